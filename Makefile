@@ -1,0 +1,37 @@
+# One entry point for people and CI. `make test` creates .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: help venv test lint format train benchmark clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(VENV)/.installed: requirements-dev.txt trainer/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed  ## create .venv with every service's requirements and the test tools
+
+test: venv  ## lint, then run the whole test suite (unit + integration against real services)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: venv  ## ruff: lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv  ## apply ruff's formatting
+	$(VENV)/bin/ruff format .
+
+train: venv  ## train the three runs (MLFLOW_TRACKING_URI, MNIST_PATH, ... from the environment)
+	$(PY) -m trainer
+
+benchmark: venv  ## full-MNIST benchmark of the default configuration (see README)
+	$(PY) benchmarks/train_benchmark.py
+
+clean:  ## remove the local store and caches (keeps .venv)
+	rm -rf mlruns-local .pytest_cache .ruff_cache test-artifacts

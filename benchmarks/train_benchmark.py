@@ -1,0 +1,61 @@
+"""Benchmark the trainer's default configuration on the full MNIST.
+
+Runs ``python -m trainer`` exactly as a user would (default runs and epochs) into a throw-away
+embedded store, measures the wall time of the whole command, then reads each run back from MLflow
+and prints a Markdown table: test accuracy, seconds per epoch, training time.
+
+    python benchmarks/train_benchmark.py [--mnist-path ../shared/data/mnist.npz]
+
+``--mnist-path`` defaults to ``$MNIST_PATH``; without either, Keras downloads MNIST.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mlflow import MlflowClient
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    """Run the benchmark and print its table; exit non-zero if the trainer failed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mnist-path", default=os.environ.get("MNIST_PATH", ""), help="local mnist.npz")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as store:
+        env = {**os.environ, "MLFLOW_TRACKING_URI": "", "TRAINER_LOCAL_STORE": store, "MNIST_PATH": args.mnist_path}
+        for name in ("TRAINER_EPOCHS", "TRAINER_RUNS", "MNIST_TRAIN_LIMIT", "MNIST_TEST_LIMIT"):
+            env.pop(name, None)  # the benchmark measures the defaults, nothing shrunk
+        started = time.perf_counter()
+        result = subprocess.run([sys.executable, "-m", "trainer"], cwd=REPO_ROOT, env=env, check=False)
+        wall = time.perf_counter() - started
+        if result.returncode != 0:
+            print(f"trainer failed with exit code {result.returncode}", file=sys.stderr)
+            return result.returncode
+        client = MlflowClient(tracking_uri=f"sqlite:///{Path(store) / 'mlflow.db'}")
+        experiment = client.get_experiment_by_name(env.get("MLFLOW_EXPERIMENT_NAME") or "mnist-cnn")
+        runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
+        print(f"\nFull MNIST, default configuration, {os.cpu_count()} CPU cores\n")
+        print("| run | epochs | batch | lr | test accuracy | s/epoch | training s | run wall s |")
+        print("|---|---|---|---|---|---|---|---|")
+        for run in runs:
+            p, m = run.data.params, run.data.metrics
+            run_wall = (run.info.end_time - run.info.start_time) / 1000
+            print(
+                f"| {run.info.run_name} | {p['epochs']} | {p['batch_size']} | {p['learning_rate']} "
+                f"| {m['test_accuracy'] * 100:.2f} % | {m['seconds_per_epoch']:.1f} | {m['training_seconds']:.0f} "
+                f"| {run_wall:.0f} |"
+            )
+        print(f"\nWhole command (data load, 3 runs, logging, ONNX export, registration): {wall:.0f} s wall time")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Fixtures shared by the whole suite: the MNIST data and a small slice of it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# The full original MNIST in Keras' layout; CI and developers have it beside the repository.
+MNIST_SOURCE = Path(os.environ.get("MNIST_SOURCE_PATH", REPO_ROOT.parent / "shared" / "data" / "mnist.npz"))
+SLICE_TRAIN = 3000
+SLICE_TEST = 1000
+
+sys.path.insert(0, str(REPO_ROOT))
+
+
+@pytest.fixture(scope="session")
+def mnist_full() -> Path:
+    """Path of the full MNIST file; the suite fails (never skips) without it."""
+    if not MNIST_SOURCE.is_file():
+        pytest.fail(f"MNIST not found at {MNIST_SOURCE}; set MNIST_SOURCE_PATH to a Keras mnist.npz")
+    return MNIST_SOURCE
+
+
+@pytest.fixture(scope="session")
+def mnist_slice(mnist_full: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Keras-format .npz with the first 3,000 training and 1,000 test images, for fast runs."""
+    path = tmp_path_factory.mktemp("data") / "mnist-slice.npz"
+    with np.load(mnist_full) as data:
+        np.savez(
+            path,
+            x_train=data["x_train"][:SLICE_TRAIN],
+            y_train=data["y_train"][:SLICE_TRAIN],
+            x_test=data["x_test"][:SLICE_TEST],
+            y_test=data["y_test"][:SLICE_TEST],
+        )
+    return path

@@ -1,0 +1,154 @@
+"""The three experiments the trainer runs: one place for every architecture and hyperparameter.
+
+Each run answers one question and records why it exists, so the MLflow UI tells the story of the
+tuning on its own. Nothing here trains anything; ``trainer.models`` and ``trainer.train`` read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class ArchitectureSpec:
+    """A small CNN: Conv2D blocks, then optional hidden Dense layers, then a 10-way softmax.
+
+    Each entry of ``conv_filters`` is one ``Conv2D`` (followed by 2x2 max pooling); each entry of
+    ``dense_units`` one hidden ``Dense`` layer. ``dropout`` > 0 adds ``Dropout`` after the
+    convolutional stack and after every hidden Dense layer.
+    """
+
+    conv_filters: tuple[int, ...]
+    dense_units: tuple[int, ...] = ()
+    dropout: float = 0.0
+    kernel_size: int = 3
+    batch_norm: bool = False
+
+    def describe(self) -> str:
+        """Return a one-line, human-readable description of the layer stack."""
+        parts = []
+        for filters in self.conv_filters:
+            norm = " > BatchNorm" if self.batch_norm else ""
+            parts.append(f"Conv2D({filters},{self.kernel_size}x{self.kernel_size},relu){norm} > MaxPool(2)")
+        parts.append("Flatten")
+        if self.dropout:
+            parts.append(f"Dropout({self.dropout})")
+        for units in self.dense_units:
+            parts.append(f"Dense({units},relu)")
+            if self.dropout:
+                parts.append(f"Dropout({self.dropout})")
+        parts.append("Dense(10,softmax)")
+        return " > ".join(parts)
+
+
+@dataclass(frozen=True)
+class AugmentationSpec:
+    """Random geometric jitter applied to training images only (0 disables a transform)."""
+
+    rotation_degrees: float = 0.0
+    zoom: float = 0.0
+    shift: float = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        """True when at least one transform is active."""
+        return bool(self.rotation_degrees or self.zoom or self.shift)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One tracked experiment: what it trains, how, and the question it answers."""
+
+    key: str
+    title: str
+    reason: str
+    architecture: ArchitectureSpec
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    lr_schedule: str = "constant"  # "constant", or "cosine": decay to 0 over the whole run
+    augmentation: AugmentationSpec = AugmentationSpec()
+
+    def hyperparameters(self) -> dict[str, object]:
+        """Return every hyperparameter as a flat dict, ready for ``mlflow.log_params``."""
+        arch = self.architecture
+        aug = self.augmentation
+        return {
+            "run_key": self.key,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "learning_rate": self.learning_rate,
+            "lr_schedule": self.lr_schedule,
+            "optimizer": "adam",
+            "conv_filters": ",".join(str(f) for f in arch.conv_filters),
+            "conv_layers": len(arch.conv_filters),
+            "kernel_size": arch.kernel_size,
+            "dense_units": ",".join(str(u) for u in arch.dense_units) or "none",
+            "dropout": arch.dropout,
+            "batch_norm": arch.batch_norm,
+            "augment_rotation_degrees": aug.rotation_degrees,
+            "augment_zoom": aug.zoom,
+            "augment_shift": aug.shift,
+            "architecture": arch.describe(),
+        }
+
+
+BASELINE = RunConfig(
+    key="baseline",
+    title="1. Baseline CNN",
+    reason=(
+        "Reference point: the smallest reasonable CNN (one Conv2D, one Dense) trained for a few "
+        "epochs. Every later run must beat this to justify its extra cost."
+    ),
+    architecture=ArchitectureSpec(conv_filters=(32,)),
+    epochs=2,
+    batch_size=128,
+    learning_rate=1e-3,
+)
+
+ARCHITECTURE = RunConfig(
+    key="architecture",
+    title="2. More filters + Dropout",
+    reason=(
+        "Does a richer model learn better without overfitting? A second, wider Conv2D block and a "
+        "hidden Dense layer add capacity; Dropout keeps validation loss close to training loss."
+    ),
+    architecture=ArchitectureSpec(conv_filters=(32, 64), dense_units=(128,), dropout=0.3),
+    epochs=6,
+    batch_size=128,
+    learning_rate=1e-3,
+)
+
+TUNED = replace(
+    ARCHITECTURE,
+    key="tuned",
+    title="3. Tuned learning rate / batch size",
+    reason=(
+        "Same architecture as run 2, tuned optimisation: a 2x larger batch (fewer, cheaper steps "
+        "per epoch on a CPU) with a 3x higher learning rate that decays to zero on a cosine "
+        "schedule. Does it converge faster and end better than run 2's constant rate?"
+    ),
+    epochs=10,
+    batch_size=256,
+    learning_rate=3e-3,
+    lr_schedule="cosine",
+)
+
+DEFAULT_RUNS: tuple[RunConfig, ...] = (BASELINE, ARCHITECTURE, TUNED)
+
+
+def select_runs(keys: list[str] | None, epochs_override: int | None) -> list[RunConfig]:
+    """Return the runs to execute, in their defined order.
+
+    ``keys`` limits the runs to those named (``None`` means all); ``epochs_override`` replaces every
+    run's epoch count (used by fast CI runs). Unknown keys raise ``ValueError`` naming the valid ones.
+    """
+    known = {run.key: run for run in DEFAULT_RUNS}
+    if keys:
+        unknown = [key for key in keys if key not in known]
+        if unknown:
+            raise ValueError(f"unknown run(s) {', '.join(unknown)}; choose from {', '.join(known)}")
+    runs = [run for run in DEFAULT_RUNS if not keys or run.key in keys]
+    if epochs_override:
+        runs = [replace(run, epochs=epochs_override) for run in runs]
+    return runs

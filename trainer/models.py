@@ -1,0 +1,80 @@
+"""Builds the Keras models described by ``trainer.experiments.ArchitectureSpec``."""
+
+from __future__ import annotations
+
+import keras
+
+from trainer.experiments import ArchitectureSpec, AugmentationSpec
+
+INPUT_SHAPE = (28, 28, 1)
+NUM_CLASSES = 10
+
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def learning_rate_for(
+    initial: float, schedule: str, steps_per_epoch: int, epochs: int
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """The optimizer's learning rate: ``initial`` throughout, or cosine-decayed to 0 by the last step."""
+    if schedule == "constant":
+        return initial
+    if schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(initial, decay_steps=max(1, steps_per_epoch * epochs))
+    raise ValueError(f"unknown lr_schedule {schedule!r}; choose from {', '.join(LR_SCHEDULES)}")
+
+
+def build_model(
+    spec: ArchitectureSpec,
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule,
+    augmentation: AugmentationSpec | None = None,
+    seed: int = 0,
+) -> keras.Model:
+    """Return a compiled CNN for 28x28x1 inputs in [0, 1] with a 10-way softmax output.
+
+    Augmentation layers are Keras preprocessing layers: they act only during ``fit`` and are
+    identity at inference, so the exported model needs no special handling.
+    """
+    layers: list[keras.layers.Layer] = [keras.Input(shape=INPUT_SHAPE, name="image")]
+    if augmentation is not None and augmentation.enabled:
+        layers.extend(_augmentation_layers(augmentation, seed))
+    for filters in spec.conv_filters:
+        layers.append(keras.layers.Conv2D(filters, spec.kernel_size, activation="relu"))
+        if spec.batch_norm:
+            layers.append(keras.layers.BatchNormalization())
+        layers.append(keras.layers.MaxPooling2D(2))
+    layers.append(keras.layers.Flatten())
+    if spec.dropout:
+        layers.append(keras.layers.Dropout(spec.dropout, seed=seed))
+    for units in spec.dense_units:
+        layers.append(keras.layers.Dense(units, activation="relu"))
+        if spec.dropout:
+            layers.append(keras.layers.Dropout(spec.dropout, seed=seed))
+    layers.append(keras.layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities"))
+
+    model = keras.Sequential(layers, name="mnist_cnn")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def _augmentation_layers(spec: AugmentationSpec, seed: int) -> list[keras.layers.Layer]:
+    """Random rotation/zoom/shift, filling with black like MNIST's background."""
+    layers: list[keras.layers.Layer] = []
+    if spec.rotation_degrees:
+        layers.append(keras.layers.RandomRotation(spec.rotation_degrees / 360.0, fill_mode="constant", seed=seed))
+    if spec.zoom:
+        layers.append(keras.layers.RandomZoom(spec.zoom, fill_mode="constant", seed=seed))
+    if spec.shift:
+        layers.append(keras.layers.RandomTranslation(spec.shift, spec.shift, fill_mode="constant", seed=seed))
+    return layers
+
+
+def summary_text(model: keras.Model) -> str:
+    """Return Keras' layer-by-layer summary as plain text."""
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, **_: lines.append(line))
+    return "\n".join(lines)

@@ -1,0 +1,75 @@
+"""Connecting to MLflow: a remote tracking server, or an embedded store on the local disk."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import mlflow
+import requests
+
+from trainer.settings import TrainerSettings
+
+
+class TrackingUnavailableError(Exception):
+    """The tracking server did not answer within the configured wait."""
+
+
+def wait_for_server(uri: str, timeout_seconds: float, poll_seconds: float = 2.0) -> None:
+    """Poll ``<uri>/health`` until it answers 200, or raise ``TrackingUnavailableError`` at the deadline.
+
+    Only http(s) URIs are polled; database and file URIs need no server.
+    """
+    if not uri.startswith(("http://", "https://")):
+        return
+    deadline = time.monotonic() + timeout_seconds
+    last_problem = "no answer"
+    while True:
+        try:
+            response = requests.get(f"{uri.rstrip('/')}/health", timeout=5)
+            if response.status_code == 200:
+                return
+            last_problem = f"HTTP {response.status_code}: {response.text[:200].strip()}"
+        except requests.RequestException as exc:
+            last_problem = f"{type(exc).__name__}: {exc}"
+        if time.monotonic() >= deadline:
+            raise TrackingUnavailableError(
+                f"tracking server {uri} is not reachable after {timeout_seconds:.0f}s ({last_problem}). "
+                "Start it (docker compose up -d tracking) or unset MLFLOW_TRACKING_URI to use the "
+                "embedded local store."
+            )
+        time.sleep(poll_seconds)
+
+
+def embedded_tracking_uri(local_store: Path) -> str:
+    """SQLite tracking URI inside ``local_store`` (the registry needs a database, not plain files)."""
+    return f"sqlite:///{(local_store / 'mlflow.db').resolve()}"
+
+
+def connect(settings: TrainerSettings) -> str:
+    """Point MLflow at the configured store, make sure the experiment exists, return its id."""
+    if settings.embedded:
+        settings.local_store.mkdir(parents=True, exist_ok=True)
+        uri = embedded_tracking_uri(settings.local_store)
+        artifact_location = (settings.local_store / "artifacts").resolve().as_uri()
+    else:
+        uri = settings.tracking_uri or ""
+        wait_for_server(uri, settings.tracking_wait_seconds)
+        artifact_location = None  # the server decides (proxied mlflow-artifacts:/ in the stack)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    experiment = mlflow.get_experiment_by_name(settings.experiment_name)
+    if experiment is not None:
+        return experiment.experiment_id
+    return mlflow.create_experiment(settings.experiment_name, artifact_location=artifact_location)
+
+
+def where_results_went(settings: TrainerSettings) -> str:
+    """A sentence telling a person where to look at the runs."""
+    if settings.embedded:
+        uri = embedded_tracking_uri(settings.local_store)
+        return (
+            f"Results are in {settings.local_store.resolve()} (embedded store). "
+            f"Open the UI with: mlflow ui --backend-store-uri {uri} --port 5000"
+        )
+    return f"Results are on the tracking server: {settings.tracking_uri}"

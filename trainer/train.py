@@ -1,0 +1,276 @@
+"""Runs the three tracked experiments and promotes the best model.
+
+``train_model`` trains and logs one run inside ``mlflow.start_run()``; ``main`` is the command line
+(``python -m trainer``): load data, connect, train every run, print a summary, promote.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+
+import keras
+import mlflow
+import numpy as np
+from mlflow import MlflowClient
+from mlflow.entities import RunStatus
+from mlflow.exceptions import MlflowException
+
+from trainer import plots
+from trainer.data import DataError, MnistSplits, load_splits
+from trainer.experiments import RunConfig, select_runs
+from trainer.export import ExportMismatchError, log_models
+from trainer.models import build_model, learning_rate_for
+from trainer.promotion import Candidate, PromotionResult, register_and_promote, select_best
+from trainer.settings import TrainerSettings, load_settings
+from trainer.tracking import TrackingUnavailableError, connect, where_results_went
+
+REASON_TAG = "reason"
+
+
+class TrainingDivergedError(Exception):
+    """The loss became NaN or infinite; the run is failed and never promoted."""
+
+
+@dataclass
+class RunResult:
+    """The outcome of one run, for the summary table and for promotion."""
+
+    config: RunConfig
+    run_id: str
+    status: str
+    test_accuracy: float = float("nan")
+    test_loss: float = float("nan")
+    train_seconds: float = float("nan")
+    seconds_per_epoch: float = float("nan")
+    test_digest: str = ""
+    keras_uri: str = ""
+    onnx_uri: str = ""
+    error: str = ""
+
+    def as_candidate(self) -> Candidate:
+        """Return the run as a promotion candidate."""
+        return Candidate(
+            run_id=self.run_id,
+            run_key=self.config.key,
+            title=self.config.title,
+            test_accuracy=self.test_accuracy,
+            test_digest=self.test_digest,
+            keras_uri=self.keras_uri,
+            onnx_uri=self.onnx_uri,
+        )
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Logs each epoch's wall time as the ``epoch_seconds`` metric (step = epoch)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.durations: list[float] = []
+        self._started = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:  # noqa: D102
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:  # noqa: D102
+        self.durations.append(time.perf_counter() - self._started)
+        mlflow.log_metric("epoch_seconds", self.durations[-1], step=epoch)
+
+
+def _log_datasets(splits: MnistSplits) -> str:
+    """Log the training and test sets as run inputs; return the test set's digest."""
+    with warnings.catch_warnings():
+        # MLflow registers its local-file dataset source under two URI schemes and warns that a
+        # file path is ambiguous between the two identical classes; nothing is actually ambiguous.
+        warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
+        train = mlflow.data.from_numpy(splits.x_train, targets=splits.y_train, source=splits.source, name="mnist-train")
+        test = mlflow.data.from_numpy(splits.x_test, targets=splits.y_test, source=splits.source, name="mnist-test")
+    mlflow.log_input(train, context="training")
+    mlflow.log_input(test, context="testing")
+    return test.digest
+
+
+def _log_evaluation(model: keras.Model, splits: MnistSplits, history: dict, title: str) -> tuple[float, float]:
+    """Evaluate on the test set, log metrics and figures, return (test_loss, test_accuracy)."""
+    test_loss, test_accuracy = model.evaluate(splits.x_test, splits.y_test, batch_size=1000, verbose=0)
+    mlflow.log_metrics({"test_loss": float(test_loss), "test_accuracy": float(test_accuracy)})
+    probabilities = model.predict(splits.x_test, batch_size=1000, verbose=0)
+    predicted = probabilities.argmax(axis=1)
+    figures = {
+        "plots/learning_curves.png": plots.learning_curves(history, title),
+        "plots/confusion_matrix.png": plots.confusion_matrix(splits.y_test, predicted, title),
+        "plots/misclassified.png": plots.misclassified_grid(
+            splits.x_test, splits.y_test, predicted, probabilities.max(axis=1), title
+        ),
+    }
+    for path, figure in figures.items():
+        mlflow.log_figure(figure, path)
+        plots.plt.close(figure)
+    return float(test_loss), float(test_accuracy)
+
+
+def train_model(config: RunConfig, splits: MnistSplits, seed: int, experiment_id: str) -> RunResult:
+    """Train, evaluate and log one run; the run ends FINISHED, FAILED (error, NaN) or KILLED.
+
+    Exceptions propagate after the run is marked, so the caller decides whether to go on; a
+    ``KeyboardInterrupt`` (Ctrl-C or SIGTERM) ends the run as KILLED.
+    """
+    keras.utils.set_random_seed(seed)
+    with mlflow.start_run(
+        experiment_id=experiment_id,
+        run_name=config.title,
+        description=config.reason,
+        tags={REASON_TAG: config.reason, "run_key": config.key},
+    ) as run:
+        result = RunResult(config=config, run_id=run.info.run_id, status=RunStatus.to_string(RunStatus.RUNNING))
+        try:
+            mlflow.log_params(
+                {
+                    **config.hyperparameters(),
+                    "seed": seed,
+                    "train_size": len(splits.x_train),
+                    "validation_size": len(splits.x_val),
+                    "test_size": len(splits.x_test),
+                }
+            )
+            result.test_digest = _log_datasets(splits)
+            mlflow.set_tag("test_set_digest", result.test_digest)
+            steps_per_epoch = math.ceil(len(splits.x_train) / config.batch_size)
+            learning_rate = learning_rate_for(config.learning_rate, config.lr_schedule, steps_per_epoch, config.epochs)
+            model = build_model(config.architecture, learning_rate, config.augmentation, seed)
+            mlflow.log_param("total_params", model.count_params())
+            timer = EpochTimer()
+            started = time.perf_counter()
+            fit = model.fit(
+                splits.x_train,
+                splits.y_train,
+                validation_data=(splits.x_val, splits.y_val),
+                epochs=config.epochs,
+                batch_size=config.batch_size,
+                verbose=2,
+                callbacks=[mlflow.keras.MlflowCallback(), timer, keras.callbacks.TerminateOnNaN()],
+            )
+            result.train_seconds = time.perf_counter() - started
+            losses = fit.history.get("loss", [])
+            if len(losses) < config.epochs or not np.all(np.isfinite(losses)):
+                raise TrainingDivergedError(f"{config.key}: training loss became NaN/inf after {len(losses)} epoch(s)")
+            result.seconds_per_epoch = float(np.mean(timer.durations))
+            mlflow.log_metrics(
+                {"training_seconds": result.train_seconds, "seconds_per_epoch": result.seconds_per_epoch}
+            )
+            result.test_loss, result.test_accuracy = _log_evaluation(model, splits, fit.history, config.title)
+            logged = log_models(model, splits.x_test[:256])
+            result.keras_uri, result.onnx_uri = logged.keras_uri, logged.onnx_uri
+        except KeyboardInterrupt:
+            mlflow.end_run(RunStatus.to_string(RunStatus.KILLED))
+            result.status = RunStatus.to_string(RunStatus.KILLED)
+            raise
+        except Exception:
+            mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
+            result.status = RunStatus.to_string(RunStatus.FAILED)
+            raise
+    result.status = RunStatus.to_string(RunStatus.FINISHED)
+    return result
+
+
+def format_summary(results: list[RunResult]) -> str:
+    """A plain-text table of the runs: what each trained and how it did."""
+    header = (
+        f"{'run':<36} {'epochs':>6} {'batch':>5} {'lr':>7} {'test acc':>8} {'test loss':>9} "
+        f"{'s/epoch':>7} {'train s':>7}  status"
+    )
+    lines = [header, "-" * len(header)]
+    for r in results:
+        c = r.config
+        lines.append(
+            f"{c.title:<36} {c.epochs:>6} {c.batch_size:>5} {c.learning_rate:>7.4g} {r.test_accuracy:>8.4f} "
+            f"{r.test_loss:>9.4f} {r.seconds_per_epoch:>7.1f} {r.train_seconds:>7.1f}  {r.status}"
+            + (f" ({r.error})" if r.error else "")
+        )
+    return "\n".join(lines)
+
+
+def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
+    # `docker stop` sends SIGTERM: treat it like Ctrl-C so the active run ends KILLED, not RUNNING.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _evaluate_champion(splits: MnistSplits) -> Callable[[str], float]:
+    """Measure a registered model's accuracy on this run's test set (champion on new data)."""
+
+    def evaluate(model_uri: str) -> float:
+        model = mlflow.keras.load_model(model_uri)
+        model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return float(model.evaluate(splits.x_test, splits.y_test, batch_size=1000, verbose=0)[1])
+
+    return evaluate
+
+
+def run_all(settings: TrainerSettings) -> tuple[list[RunResult], PromotionResult | None]:
+    """Train every configured run, then promote the best finished one."""
+    runs = select_runs(settings.run_keys, settings.epochs_override or None)
+    splits = load_splits(settings.mnist_path, settings.train_limit, settings.test_limit, settings.validation_fraction)
+    print(
+        f"MNIST from {splits.source}: {len(splits.x_train)} train / {len(splits.x_val)} validation / "
+        f"{len(splits.x_test)} test images"
+    )
+    experiment_id = connect(settings)
+    results: list[RunResult] = []
+    for config in runs:
+        print(f"\n=== {config.title} ===\n{config.reason}\n{config.architecture.describe()}")
+        try:
+            results.append(train_model(config, splits, settings.seed, experiment_id))
+        except (TrainingDivergedError, ExportMismatchError, ValueError, RuntimeError) as exc:
+            print(f"  run failed: {exc}", file=sys.stderr)
+            results.append(
+                RunResult(config=config, run_id=mlflow.last_active_run().info.run_id, status="FAILED", error=str(exc))
+            )
+    print("\n" + format_summary(results))
+    finished = [r.as_candidate() for r in results if r.status == "FINISHED"]
+    if not finished:
+        return results, None
+    best = select_best(finished)
+    promotion = register_and_promote(
+        MlflowClient(),
+        best,
+        settings.model_name,
+        settings.model_alias,
+        settings.force_promote,
+        _evaluate_champion(splits),
+    )
+    return results, promotion
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the process exit code."""
+    settings = load_settings(argv)
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        results, promotion = run_all(settings)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except TrackingUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    except MlflowException as exc:
+        print(f"error: the tracking server refused or failed a request: {exc}", file=sys.stderr)
+        return 4
+    except KeyboardInterrupt:
+        print("interrupted: the active run is marked KILLED and nothing was promoted", file=sys.stderr)
+        return 130
+    if promotion is None:
+        print("error: no run finished, nothing was registered", file=sys.stderr)
+        return 1
+    verdict = "promoted" if promotion.decision.promote else "not promoted"
+    print(f"\n{settings.model_name} version {promotion.version} {verdict}: {promotion.decision.reason}.")
+    if promotion.alias_version:
+        print(f"{settings.model_name}@{settings.model_alias} -> version {promotion.alias_version}")
+    print(where_results_went(settings))
+    return 0 if all(r.status == "FINISHED" for r in results) else 1

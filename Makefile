@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(VENV)/.installed: requirements-dev.txt trainer/requirements.txt
+$(VENV)/.installed: requirements-dev.txt $(wildcard */requirements.txt)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt

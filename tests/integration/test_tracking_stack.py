@@ -1,0 +1,183 @@
+"""The tracking entrypoint against real PostgreSQL and a real S3 server (SeaweedFS)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import boto3
+import psycopg2
+import pytest
+import requests
+from mlflow import MlflowClient
+
+from tests.conftest import REPO_ROOT
+from tests.services import free_port, http_ok, postgres_server, running, s3_server, wait_until
+
+pytestmark = pytest.mark.integration
+
+PG_USER, PG_PASSWORD, PG_DB = "mlflow", "pg-test-password", "mlflow"
+S3_KEY, S3_SECRET, BUCKET = "test-access-key", "test-secret-key", "mlflow-artifacts"
+MODEL = "Mnist_Best_Model"
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    base = tmp_path_factory.mktemp("stores")
+    with (
+        postgres_server(base / "pg", PG_USER, PG_PASSWORD, PG_DB) as pg,
+        s3_server(base / "s3", S3_KEY, S3_SECRET) as endpoint,
+    ):
+        yield {"pg": pg, "s3": endpoint, "base": base}
+
+
+def tracking_env(stores, port: int, **extra: str) -> dict[str, str]:
+    pg = stores["pg"]
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "MLFLOW_"))}
+    env.update({
+        "POSTGRES_HOST": pg["host"], "POSTGRES_PORT": str(pg["port"]), "POSTGRES_USER": PG_USER,
+        "POSTGRES_PASSWORD": PG_PASSWORD, "POSTGRES_DB": PG_DB,
+        "MLFLOW_S3_ENDPOINT_URL": stores["s3"], "AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET,
+        "MLFLOW_ARTIFACTS_BUCKET": BUCKET, "MLFLOW_HOST": "127.0.0.1", "MLFLOW_PORT": str(port),
+        "MLFLOW_WORKERS": "1", "DEPENDENCY_WAIT_SECONDS": "30",
+    })  # fmt: skip
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def tracking_server(stores, log_name: str):
+    """The project's tracking entrypoint (python -m tracking), which execs mlflow server."""
+    port = free_port()
+    log = stores["base"] / log_name
+    with running([sys.executable, "-m", "tracking"], log, tracking_env(stores, port)) as process:
+        try:
+            wait_until(http_ok(f"http://127.0.0.1:{port}/health"), 120, "tracking server", process)
+        except (RuntimeError, TimeoutError) as exc:
+            raise RuntimeError(f"{exc}\n{log.read_text()[-4000:]}") from exc
+        yield f"http://127.0.0.1:{port}", log
+
+
+def s3(stores):
+    return boto3.client(
+        "s3", endpoint_url=stores["s3"], aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET,
+        region_name="us-east-1",
+    )  # fmt: skip
+
+
+def without_credentials() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "MLFLOW_S3"))}
+
+
+@pytest.fixture(scope="module")
+def trained_stack(stores, mnist_slice):
+    """First start (fresh database, no bucket), then one trainer run of 1 epoch against it."""
+    bucket_names = [b["Name"] for b in s3(stores).list_buckets().get("Buckets", [])]
+    assert BUCKET not in bucket_names, "the test must start without the bucket"
+    with tracking_server(stores, "first.log") as (uri, log):
+        env = {**without_credentials(), "MLFLOW_TRACKING_URI": uri, "MNIST_PATH": str(mnist_slice),
+               "TRAINER_EPOCHS": "1", "MLFLOW_EXPERIMENT_NAME": "stack"}  # fmt: skip
+        result = subprocess.run([sys.executable, "-m", "trainer"], cwd=REPO_ROOT, env=env,
+                                capture_output=True, text=True, timeout=900)  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        yield {"uri": uri, "log": log.read_text(), "stdout": result.stdout}
+
+
+def test_entrypoint_creates_the_missing_bucket_and_fresh_schema(trained_stack, stores):
+    assert f"bucket '{BUCKET}' created" in trained_stack["log"]
+    assert "database schema: empty" in trained_stack["log"]
+    s3(stores).head_bucket(Bucket=BUCKET)
+
+
+def test_runs_and_registry_are_rows_in_postgresql(trained_stack, stores):
+    pg = stores["pg"]
+    with psycopg2.connect(**pg) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.status, count(*) FROM runs r JOIN experiments e ON r.experiment_id = e.experiment_id "
+            "WHERE e.name = 'stack' GROUP BY r.status"
+        )
+        assert cursor.fetchall() == [("FINISHED", 3)]
+        cursor.execute("SELECT count(*) FROM metrics WHERE key = 'val_accuracy'")
+        assert cursor.fetchone()[0] >= 3
+        cursor.execute("SELECT alias, version FROM registered_model_aliases WHERE name = %s", (MODEL,))
+        assert [row[0] for row in cursor.fetchall()] == ["production"]
+
+
+def test_artifacts_are_objects_in_the_bucket(trained_stack, stores):
+    keys = []
+    for page in s3(stores).get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        keys.extend(item["Key"] for item in page.get("Contents", []))
+    assert sum(key.endswith("plots/confusion_matrix.png") for key in keys) == 3
+    assert sum(key.endswith("model.onnx") for key in keys) == 3
+    assert any(key.endswith("MLmodel") for key in keys)
+
+
+LOAD = """
+import mlflow, numpy as np, onnxruntime, sys
+from mlflow import MlflowClient
+model = mlflow.keras.load_model("models:/Mnist_Best_Model@production")
+version = MlflowClient().get_model_version_by_alias("Mnist_Best_Model", "production")
+folder = mlflow.artifacts.download_artifacts(version.tags["onnx_model_uri"])
+session = onnxruntime.InferenceSession(folder + "/model.onnx")
+x = np.zeros((1, 28, 28, 1), np.float32)
+print("loaded", model.output_shape, session.run(None, {session.get_inputs()[0].name: x})[0].shape)
+"""
+
+
+def test_fresh_process_without_s3_credentials_loads_the_model(trained_stack):
+    env = {**without_credentials(), "MLFLOW_TRACKING_URI": trained_stack["uri"]}
+    result = subprocess.run([sys.executable, "-c", LOAD], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "loaded (None, 10) (1, 10)" in result.stdout
+
+
+def test_host_header_allow_list(trained_stack):
+    url = f"{trained_stack['uri']}/api/2.0/mlflow/experiments/search?max_results=1"
+    assert requests.get(url, headers={"Host": "tracking:5000"}, timeout=10).status_code == 200
+    assert requests.get(url, headers={"Host": "localhost:5000"}, timeout=10).status_code == 200
+    refused = requests.get(url, headers={"Host": "evil.example"}, timeout=10)
+    assert refused.status_code == 403
+
+
+def test_second_start_on_the_same_stores_loses_nothing(trained_stack, stores):
+    with tracking_server(stores, "second.log") as (uri, log):
+        text = log.read_text()
+        assert f"bucket '{BUCKET}' exists" in text
+        assert "database schema: current" in text
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        experiment = client.get_experiment_by_name("stack")
+        assert len(client.search_runs([experiment.experiment_id])) == 3
+        version = client.get_model_version_by_alias(MODEL, "production")
+        local = client.download_artifacts(version.run_id, "plots/learning_curves.png", str(stores["base"]))
+        assert Path(local).read_bytes().startswith(b"\x89PNG")
+
+
+def run_entrypoint(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tracking"], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"POSTGRES_PASSWORD": ""}, "POSTGRES_PASSWORD must be set"),
+        ({"POSTGRES_PASSWORD": "wrong"}, "PostgreSQL not ready after 2s"),
+        ({"AWS_SECRET_ACCESS_KEY": "wrong"}, "S3 not ready after 2s"),
+        ({"MLFLOW_ALLOWED_HOSTS": "*"}, "not '*'"),
+    ],
+)
+def test_bad_configuration_is_a_clear_error_and_non_zero_exit(stores, override, message):
+    env = tracking_env(stores, free_port(), DEPENDENCY_WAIT_SECONDS="2", **override)
+    result = run_entrypoint(env)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_postgres_gives_up_within_the_wait(stores):
+    env = tracking_env(stores, free_port(), DEPENDENCY_WAIT_SECONDS="2", POSTGRES_PORT=str(free_port()))
+    result = run_entrypoint(env)
+    assert result.returncode == 1 and "PostgreSQL not ready after 2s" in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -41,6 +42,17 @@ def wait_for_server(uri: str, timeout_seconds: float, poll_seconds: float = 2.0)
         time.sleep(poll_seconds)
 
 
+def stream_artifacts_through_server() -> None:
+    """Download artifacts through the tracking server, not via presigned S3 URLs.
+
+    Since MLflow 3.16 a server with an S3 artifact store advertises presigned downloads, and the
+    client then fetches every file straight from the S3 endpoint the *server* uses (``minio:9000``
+    in the stack) -- an address that clients on another network cannot reach. MLflow's own
+    variable turns that off; an explicit setting by the user wins.
+    """
+    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
+
+
 def embedded_tracking_uri(local_store: Path) -> str:
     """SQLite tracking URI inside ``local_store`` (the registry needs a database, not plain files)."""
     return f"sqlite:///{(local_store / 'mlflow.db').resolve()}"
@@ -55,6 +67,7 @@ def connect(settings: TrainerSettings) -> str:
     else:
         uri = settings.tracking_uri or ""
         wait_for_server(uri, settings.tracking_wait_seconds)
+        stream_artifacts_through_server()
         artifact_location = None  # the server decides (proxied mlflow-artifacts:/ in the stack)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)

@@ -127,11 +127,17 @@ print("loaded", model.output_shape, session.run(None, {session.get_inputs()[0].n
 """
 
 
-def test_fresh_process_without_s3_credentials_loads_the_model(trained_stack):
-    env = {**without_credentials(), "MLFLOW_TRACKING_URI": trained_stack["uri"]}
+def test_fresh_process_without_s3_credentials_loads_the_model_through_the_server(trained_stack, stores):
+    # Clients of the stack set MLflow's switch (the trainer and predictor do it themselves), so every
+    # byte comes through the tracking server: S3 sits on an internal network clients cannot reach.
+    env = {**without_credentials(), "MLFLOW_TRACKING_URI": trained_stack["uri"],
+           "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "false"}  # fmt: skip
     result = subprocess.run([sys.executable, "-c", LOAD], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "loaded (None, 10) (1, 10)" in result.stdout
+    server_log = (stores["base"] / "first.log").read_text()
+    assert "/mlflow-artifacts/artifacts/" in server_log and "model.onnx" in server_log
+    assert "/mlflow-artifacts/presigned/" not in server_log, "no client may fetch from S3 directly"
 
 
 def test_host_header_allow_list(trained_stack):

@@ -1,0 +1,136 @@
+"""Turn any drawing into what the model was trained on: an MNIST-style 28x28 digit.
+
+MNIST digits are white ink on black, size-normalised to fit 20x20 (anti-aliased, aspect kept) and
+placed in 28x28 so that their centre of mass sits at the centre. A canvas drawing is black (or any
+colour) on white or transparent, any size, anywhere: this module closes that gap, step by step.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage
+
+from predictor.errors import ApiError
+
+SIDE = 28
+BOX = 20
+CENTER = 14.0  # MNIST's mean centre of mass, in pixel-index coordinates (measured: 13.99, 14.00)
+INK_THRESHOLD = 0.15  # share of full contrast above which a pixel counts as ink for the bounding box
+MIN_CONTRAST = 0.1  # below this the image is blank (or a flat colour)
+SUPPORTED_FORMATS = {"PNG", "JPEG", "WEBP", "GIF", "BMP"}
+
+
+def decode(data: bytes, max_pixels: int) -> Image.Image:
+    """Open ``data`` as an image of a supported format, refusing oversized ones before decoding."""
+    if not data:
+        raise ApiError(400, "no_image", "The request contained no image data.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.format not in SUPPORTED_FORMATS:
+                raise ApiError(415, "unsupported_image", f"{image.format} images are not supported; "
+                               f"send PNG, JPEG, WebP, GIF or BMP.")  # fmt: skip
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ApiError(413, "image_too_large", f"The image is {width}x{height} pixels; "
+                               f"at most {max_pixels} pixels are accepted.")  # fmt: skip
+            if width == 0 or height == 0:
+                raise ApiError(400, "invalid_image", "The image has no pixels.")
+            image.load()
+    except ApiError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ApiError(413, "image_too_large", f"The image is too large to decode safely ({exc}).") from exc
+    except UnidentifiedImageError as exc:
+        raise ApiError(415, "unsupported_image", "The data is not an image in a supported format "
+                       "(PNG, JPEG, WebP, GIF or BMP).") from exc  # fmt: skip
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise ApiError(400, "invalid_image", f"The image could not be decoded: {exc}.") from exc
+    return image
+
+
+def to_gray(image: Image.Image) -> np.ndarray:
+    """Grayscale float32 in [0, 1], with any transparency composited onto a contrasting background.
+
+    A transparent canvas carries its drawing in the alpha channel: strokes are composited onto white
+    when they are dark and onto black when they are light, so either kind stays visible.
+    """
+    image = ImageOps.exif_transpose(image)  # photos: honour the camera's rotation
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        values = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if values.max() > 255 else 255.0
+        return np.clip(values / peak, 0, 1).astype(np.float32)
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    if not has_alpha:
+        return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    rgba = image.convert("RGBA")
+    alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255.0
+    gray = np.asarray(rgba.convert("L"), dtype=np.float32) / 255.0
+    visible = alpha > 0.5
+    stroke_level = float(gray[visible].mean()) if visible.any() else 0.0
+    background = 1.0 if stroke_level < 0.5 else 0.0
+    return gray * alpha + background * (1.0 - alpha)
+
+
+def to_ink(gray: np.ndarray) -> np.ndarray:
+    """Ink intensity in [0, 1] (1 = full ink) whatever the polarity: the border tells the background."""
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    background = float(np.median(border))
+    ink = gray - background if background < 0.5 else background - gray
+    contrast = float(ink.max())
+    if contrast < MIN_CONTRAST:
+        raise ApiError(422, "empty_image", "The canvas is empty: draw a digit first.")
+    return np.clip(ink / contrast, 0.0, 1.0)
+
+
+def crop_to_ink(ink: np.ndarray) -> np.ndarray:
+    """The smallest rectangle holding every pixel above ``INK_THRESHOLD``."""
+    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
+    cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
+    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def fit_box(ink: np.ndarray, box: int = BOX) -> np.ndarray:
+    """Scale so the longer side is ``box`` pixels, keeping the aspect ratio, with Lanczos anti-aliasing."""
+    height, width = ink.shape
+    scale = box / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = np.asarray(Image.fromarray(ink.astype(np.float32)).resize(size, Image.Resampling.LANCZOS))
+    resized = np.clip(resized, 0.0, None)  # Lanczos rings slightly below zero around strokes
+    peak = float(resized.max())
+    return resized / peak if peak > 0 else resized
+
+
+def center_by_mass(digit: np.ndarray, side: int = SIDE, center: float = CENTER) -> np.ndarray:
+    """Place ``digit`` in a ``side`` x ``side`` field with its centre of mass on ``center`` (whole pixels)."""
+    com_row, com_col = ndimage.center_of_mass(digit)
+    height, width = digit.shape
+    top = int(np.clip(round(center - com_row), 0, side - height))
+    left = int(np.clip(round(center - com_col), 0, side - width))
+    field = np.zeros((side, side), dtype=np.float32)
+    field[top : top + height, left : left + width] = digit
+    return field
+
+
+def mnist_style(image: Image.Image) -> np.ndarray:
+    """The whole pipeline: a 28x28 float32 array in [0, 1], white digit on black, MNIST-centred."""
+    return center_by_mass(fit_box(crop_to_ink(to_ink(to_gray(image)))))
+
+
+def plain_resize(image: Image.Image) -> np.ndarray:
+    """The naive baseline (for comparison only): polarity-corrected, resized straight to 28x28."""
+    ink = to_ink(to_gray(image))
+    resized = Image.fromarray(ink.astype(np.float32)).resize((SIDE, SIDE), Image.Resampling.BILINEAR)
+    return np.clip(np.asarray(resized), 0.0, 1.0)
+
+
+def to_png(digit: np.ndarray) -> bytes:
+    """The 28x28 array as a PNG (what the model saw), for debugging and the web page."""
+    buffer = io.BytesIO()
+    Image.fromarray((np.clip(digit, 0, 1) * 255).round().astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,119 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from predictor import preprocess
+from predictor.errors import ApiError
+from tests.drawing import ONE, SEVEN, png_bytes, stroke_digit
+
+STYLES = ["dark_on_white", "dark_on_transparent", "light_on_dark", "light_on_transparent"]
+
+
+def ink_box(digit: np.ndarray) -> tuple[int, int]:
+    rows = np.flatnonzero((digit > 0.05).any(axis=1))
+    cols = np.flatnonzero((digit > 0.05).any(axis=0))
+    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_any_polarity_and_alpha_gives_white_ink_on_black(style):
+    digit = preprocess.mnist_style(stroke_digit(SEVEN, style=style))
+    assert digit.shape == (28, 28) and digit.dtype == np.float32
+    assert digit.max() == pytest.approx(1.0)
+    assert digit[0].max() == 0 and digit[:, 0].max() == 0, "background must be black"
+    assert (digit > 0.5).sum() > 20, "strokes must be white"
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_styles_agree_with_each_other(style):
+    reference = preprocess.mnist_style(stroke_digit(SEVEN, style="dark_on_white"))
+    assert np.abs(preprocess.mnist_style(stroke_digit(SEVEN, style=style)) - reference).mean() < 0.02
+
+
+@pytest.mark.parametrize(
+    "points",
+    [
+        SEVEN,
+        [(0.05, 0.05), (0.2, 0.05), (0.1, 0.25)],  # tiny, in a corner
+        [(0.0, 0.0), (1.0, 0.0), (0.4, 1.0)],  # huge, touching the edges
+        [(0.8, 0.6), (0.95, 0.6), (0.85, 0.95)],  # off-centre
+    ],
+)
+def test_centre_of_mass_within_one_pixel_and_ink_box_at_most_20(points):
+    digit = preprocess.mnist_style(stroke_digit(points, width=max(6, int(18 * abs(points[1][0] - points[0][0])))))
+    com = ndimage.center_of_mass(digit)
+    assert abs(com[0] - 14) <= 1 and abs(com[1] - 14) <= 1
+    height, width = ink_box(digit)
+    assert max(height, width) <= 20 and max(height, width) >= 18
+
+
+def test_aspect_ratio_is_kept_for_a_thin_one():
+    height, width = ink_box(preprocess.mnist_style(stroke_digit(ONE, width=20)))
+    assert height == 20 or height == 19
+    assert width <= 6
+
+
+def test_mnist_digit_survives_the_pipeline(mnist_slice):
+    with np.load(mnist_slice) as data:
+        original = data["x_test"][0].astype(np.float32) / 255
+    again = preprocess.mnist_style(Image.fromarray(data_to_uint8(original)))
+    assert np.abs(again - original).mean() < 0.05
+
+
+def data_to_uint8(values: np.ndarray) -> np.ndarray:
+    return (values * 255).round().astype(np.uint8)
+
+
+@pytest.mark.parametrize("color", [(255, 255, 255), (0, 0, 0), (0, 0, 0, 0), (128, 64, 200)])
+def test_blank_canvas_is_empty_image(color):
+    blank = Image.new("RGBA" if len(color) == 4 else "RGB", (280, 280), color)
+    with pytest.raises(ApiError) as error:
+        preprocess.mnist_style(blank)
+    assert (error.value.status, error.value.code) == (422, "empty_image")
+
+
+def test_decode_refuses_big_images_before_decoding():
+    big = png_bytes(Image.new("L", (5000, 4000), 255))
+    with pytest.raises(ApiError) as error:
+        preprocess.decode(big, max_pixels=16_000_000)
+    assert error.value.status == 413
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [(b"", 400), (b"not an image at all", 415), (png_bytes(Image.new("L", (50, 50)))[:60], 400)],
+)
+def test_decode_errors(data, status):
+    with pytest.raises(ApiError) as error:
+        preprocess.decode(data, max_pixels=16_000_000)
+    assert error.value.status == status
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mode"), [("JPEG", "RGB"), ("WEBP", "RGBA"), ("GIF", "P"), ("BMP", "RGB"), ("PNG", "LA"), ("PNG", "I;16")]
+)
+def test_every_supported_format_and_mode_reads_the_same_digit(fmt, mode):
+    drawn = stroke_digit(SEVEN, style="dark_on_white")
+    converted = drawn.convert("L").convert(mode) if mode != "I;16" else sixteen_bit(drawn)
+    image = preprocess.decode(png_bytes(converted, fmt), max_pixels=16_000_000)
+    digit = preprocess.mnist_style(image)
+    assert np.abs(digit - preprocess.mnist_style(drawn)).mean() < 0.03
+
+
+def sixteen_bit(image: Image.Image) -> Image.Image:
+    return Image.fromarray(np.asarray(image.convert("L"), dtype=np.uint16) * 257)
+
+
+def test_plain_resize_is_what_the_naive_app_would_do():
+    naive = preprocess.plain_resize(stroke_digit([(0.05, 0.05), (0.2, 0.05), (0.1, 0.25)]))
+    assert naive.shape == (28, 28)
+    assert ink_box(naive)[0] < 10, "a small drawing stays small without MNIST-style normalisation"
+
+
+def test_png_of_the_model_input_round_trips():
+    digit = preprocess.mnist_style(stroke_digit(SEVEN))
+    back = np.asarray(Image.open(io.BytesIO(preprocess.to_png(digit)))) / 255
+    assert np.abs(back - digit).max() < 0.01

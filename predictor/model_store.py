@@ -126,6 +126,10 @@ class Registry:
 
     def __init__(self, settings: PredictorSettings):
         self.settings = settings
+        # models:/ URIs resolve through the process-wide tracking URI, whatever download_artifacts is
+        # told; this process follows exactly one server, so set it once here.
+        mlflow.set_tracking_uri(settings.tracking_uri)
+        mlflow.set_registry_uri(settings.tracking_uri)
         self.client = MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
 
     def current(self) -> ModelInfo:
@@ -145,8 +149,7 @@ class Registry:
     def load(self, info: ModelInfo, cache: ModelCache) -> LoadedModel:
         """Download the ONNX model of ``info``, load it, and keep a copy in ``cache``."""
         with tempfile.TemporaryDirectory() as folder:
-            local = Path(mlflow.artifacts.download_artifacts(info.onnx_uri, dst_path=folder,
-                                                             tracking_uri=self.settings.tracking_uri))  # fmt: skip
+            local = Path(mlflow.artifacts.download_artifacts(info.onnx_uri, dst_path=folder))
             path = local / ONNX_FILE if local.is_dir() else local
             model = load_onnx(path, _stamped(info, source="registry"))
             cache.save(path, model.info)

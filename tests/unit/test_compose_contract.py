@@ -65,7 +65,7 @@ def default_of(value: str) -> str:
 
 
 def test_the_product_services_exist_and_the_trainer_is_one_shot():
-    assert {"postgres", "minio", "tracking", "trainer"} <= set(SERVICES)
+    assert {"postgres", "minio", "tracking", "trainer", "predictor"} <= set(SERVICES)
     assert SERVICES["trainer"]["profiles"], "`docker compose up` must not start the trainer"
     assert "restart" not in SERVICES["trainer"]
 
@@ -81,6 +81,22 @@ def test_trainer_environment_is_read_by_the_trainer(monkeypatch):
     reads = trainer_reads(monkeypatch)
     passed = set(environment("trainer"))
     assert passed <= reads, f"compose passes unused variables: {passed - reads}"
+
+
+def predictor_reads() -> set[str]:
+    from predictor.settings import load_settings
+
+    env = RecordingEnv({})
+    load_settings(env)
+    return env.read
+
+
+def test_predictor_environment_is_read_by_the_predictor():
+    passed = set(environment("predictor"))
+    assert passed <= predictor_reads(), f"compose passes unused variables: {passed - predictor_reads()}"
+    assert urlparse(environment("predictor")["MLFLOW_TRACKING_URI"]).hostname == "tracking"
+    assert environment("predictor")["MODEL_NAME"] == environment("trainer")["REGISTERED_MODEL_NAME"]
+    assert environment("predictor")["MODEL_ALIAS"] == environment("trainer")["MODEL_ALIAS"]
 
 
 def test_addresses_in_the_environment_name_real_services_and_ports():

@@ -6,7 +6,9 @@ and prints a Markdown table: test accuracy, seconds per epoch, training time.
 
     python benchmarks/train_benchmark.py [--mnist-path ../shared/data/mnist.npz]
 
-``--mnist-path`` defaults to ``$MNIST_PATH``; without either, Keras downloads MNIST.
+``--mnist-path`` defaults to ``$MNIST_PATH``; without either, Keras downloads MNIST. With
+``--keep-store DIR`` the runs and the registered model stay there, e.g. for
+``benchmarks/drawn_digits.py --tracking-uri sqlite:///DIR/mlflow.db``.
 """
 
 from __future__ import annotations
@@ -28,8 +30,12 @@ def main() -> int:
     """Run the benchmark and print its table; exit non-zero if the trainer failed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mnist-path", default=os.environ.get("MNIST_PATH", ""), help="local mnist.npz")
+    parser.add_argument("--keep-store", help="keep the embedded store in this folder (default: a temporary one)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as store:
+    if args.keep_store:
+        Path(args.keep_store).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        store = args.keep_store or scratch
         env = {**os.environ, "MLFLOW_TRACKING_URI": "", "TRAINER_LOCAL_STORE": store, "MNIST_PATH": args.mnist_path}
         for name in ("TRAINER_EPOCHS", "TRAINER_RUNS", "MNIST_TRAIN_LIMIT", "MNIST_TEST_LIMIT"):
             env.pop(name, None)  # the benchmark measures the defaults, nothing shrunk

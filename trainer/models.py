@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from trainer.experiments import ArchitectureSpec, AugmentationSpec
+from trainer.experiments import ArchitectureSpec
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -27,17 +27,10 @@ def learning_rate_for(
 def build_model(
     spec: ArchitectureSpec,
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule,
-    augmentation: AugmentationSpec | None = None,
     seed: int = 0,
 ) -> keras.Model:
-    """Return a compiled CNN for 28x28x1 inputs in [0, 1] with a 10-way softmax output.
-
-    Augmentation layers are Keras preprocessing layers: they act only during ``fit`` and are
-    identity at inference, so the exported model needs no special handling.
-    """
+    """Return a compiled CNN for 28x28x1 inputs in [0, 1] with a 10-way softmax output."""
     layers: list[keras.layers.Layer] = [keras.Input(shape=INPUT_SHAPE, name="image")]
-    if augmentation is not None and augmentation.enabled:
-        layers.extend(_augmentation_layers(augmentation, seed))
     for filters in spec.conv_filters:
         layers.append(keras.layers.Conv2D(filters, spec.kernel_size, activation="relu"))
         if spec.batch_norm:
@@ -59,18 +52,6 @@ def build_model(
         metrics=["accuracy"],
     )
     return model
-
-
-def _augmentation_layers(spec: AugmentationSpec, seed: int) -> list[keras.layers.Layer]:
-    """Random rotation/zoom/shift, filling with black like MNIST's background."""
-    layers: list[keras.layers.Layer] = []
-    if spec.rotation_degrees:
-        layers.append(keras.layers.RandomRotation(spec.rotation_degrees / 360.0, fill_mode="constant", seed=seed))
-    if spec.zoom:
-        layers.append(keras.layers.RandomZoom(spec.zoom, fill_mode="constant", seed=seed))
-    if spec.shift:
-        layers.append(keras.layers.RandomTranslation(spec.shift, spec.shift, fill_mode="constant", seed=seed))
-    return layers
 
 
 def summary_text(model: keras.Model) -> str:

@@ -23,6 +23,7 @@ from mlflow.entities import RunStatus
 from mlflow.exceptions import MlflowException
 
 from trainer import plots
+from trainer.augment import training_dataset
 from trainer.data import DataError, MnistSplits, load_splits
 from trainer.experiments import RunConfig, select_runs
 from trainer.export import ExportMismatchError, log_models
@@ -143,16 +144,16 @@ def train_model(config: RunConfig, splits: MnistSplits, seed: int, experiment_id
             mlflow.set_tag("test_set_digest", result.test_digest)
             steps_per_epoch = math.ceil(len(splits.x_train) / config.batch_size)
             learning_rate = learning_rate_for(config.learning_rate, config.lr_schedule, steps_per_epoch, config.epochs)
-            model = build_model(config.architecture, learning_rate, config.augmentation, seed)
+            model = build_model(config.architecture, learning_rate, seed)
             mlflow.log_param("total_params", model.count_params())
             timer = EpochTimer()
             started = time.perf_counter()
+            train_data = training_dataset(splits.x_train, splits.y_train, config.batch_size, config.augmentation, seed)
             fit = model.fit(
-                splits.x_train,
-                splits.y_train,
+                train_data,
                 validation_data=(splits.x_val, splits.y_val),
                 epochs=config.epochs,
-                batch_size=config.batch_size,
+                shuffle=False,  # the dataset shuffles itself every epoch
                 verbose=2,
                 callbacks=[mlflow.keras.MlflowCallback(), timer, keras.callbacks.TerminateOnNaN()],
             )

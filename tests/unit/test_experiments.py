@@ -8,7 +8,7 @@ from trainer.models import build_model
 
 
 def layer_counts(run) -> Counter:
-    model = build_model(run.architecture, run.learning_rate, run.augmentation)
+    model = build_model(run.architecture, run.learning_rate)
     return Counter(type(layer).__name__ for layer in model.layers)
 
 
@@ -73,3 +73,27 @@ def test_cosine_schedule_decays_to_zero_and_constant_stays():
     assert float(schedule(500)) == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(ValueError, match="constant, cosine"):
         learning_rate_for(1e-3, "step", 100, 5)
+
+
+def test_all_runs_share_the_canvas_augmentation():
+    assert len({run.augmentation for run in DEFAULT_RUNS}) == 1
+    assert DEFAULT_RUNS[0].augmentation.enabled
+
+
+def test_augmented_batches_keep_shape_range_and_labels():
+    import numpy as np
+
+    from trainer.augment import thicken, training_dataset
+
+    images = np.zeros((64, 28, 28, 1), np.float32)
+    images[:, 10:18, 13:15] = 1.0  # a vertical stroke, two pixels wide
+    labels = np.arange(64) % 10
+    spec = DEFAULT_RUNS[0].augmentation
+    batches = list(training_dataset(images, labels, 32, spec, seed=1))
+    assert [batch[0].shape for batch in batches] == [(32, 28, 28, 1)] * 2
+    augmented = np.concatenate([batch[0].numpy() for batch in batches])
+    assert augmented.min() >= 0 and augmented.max() <= 1.0001
+    assert sorted(np.concatenate([batch[1].numpy() for batch in batches])) == sorted(labels)
+    thick = thicken(images, probability=1.0).numpy()
+    assert (thick > 0.5).sum() > (images > 0.5).sum(), "dilation widens strokes"
+    np.testing.assert_array_equal(thicken(images, probability=0.0).numpy(), images)

@@ -113,6 +113,12 @@ def test_plain_resize_is_what_the_naive_app_would_do():
     assert ink_box(naive)[0] < 10, "a small drawing stays small without MNIST-style normalisation"
 
 
+def test_numpy_centre_of_mass_matches_scipy():
+    rng = np.random.default_rng(3)
+    image = rng.random((20, 13)).astype(np.float32) ** 4
+    assert preprocess.center_of_mass(image) == pytest.approx(ndimage.center_of_mass(image), abs=1e-5)
+
+
 def test_png_of_the_model_input_round_trips():
     digit = preprocess.mnist_style(stroke_digit(SEVEN))
     back = np.asarray(Image.open(io.BytesIO(preprocess.to_png(digit)))) / 255

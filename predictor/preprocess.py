@@ -11,7 +11,7 @@ import io
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageStat, UnidentifiedImageError
 
 from predictor.errors import ApiError
 
@@ -21,6 +21,7 @@ CENTER = 14.0  # MNIST's mean centre of mass, in pixel-index coordinates (measur
 INK_THRESHOLD = 0.15  # share of full contrast above which a pixel counts as ink for the bounding box
 MIN_CONTRAST = 0.1  # below this the image is blank (or a flat colour)
 SUPPORTED_FORMATS = {"PNG", "JPEG", "WEBP", "GIF", "BMP"}
+VISIBLE_LUT = [255 if alpha > 127 else 0 for alpha in range(256)]  # alpha -> "mostly opaque" mask
 
 
 def decode(data: bytes, max_pixels: int) -> Image.Image:
@@ -67,13 +68,14 @@ def to_gray(image: Image.Image) -> np.ndarray:
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     if not has_alpha:
         return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-    rgba = image.convert("RGBA")
-    alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255.0
-    gray = np.asarray(rgba.convert("L"), dtype=np.float32) / 255.0
-    visible = alpha > 0.5
-    stroke_level = float(gray[visible].mean()) if visible.any() else 0.0
-    background = 1.0 if stroke_level < 0.5 else 0.0
-    return gray * alpha + background * (1.0 - alpha)
+    # All in Pillow's C code: one float conversion at the end keeps a request well under a millisecond.
+    rgba = image if image.mode == "RGBA" else image.convert("RGBA")
+    alpha = rgba.getchannel("A")
+    gray = rgba.convert("L")
+    visible = alpha.point(VISIBLE_LUT)
+    stroke_level = ImageStat.Stat(gray, visible).mean[0] if visible.getbbox() else 0.0
+    background = Image.new("L", gray.size, 255 if stroke_level < 128 else 0)
+    return np.asarray(Image.composite(gray, background, alpha), dtype=np.float32) / 255.0
 
 
 def to_ink(gray: np.ndarray) -> np.ndarray:

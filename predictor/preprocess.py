@@ -21,6 +21,7 @@ CENTER = 14.0  # MNIST's mean centre of mass, in pixel-index coordinates (measur
 INK_THRESHOLD = 0.15  # share of full contrast above which a pixel counts as ink for the bounding box
 MIN_CONTRAST = 0.1  # below this the image is blank (or a flat colour)
 SUPPORTED_FORMATS = {"PNG", "JPEG", "WEBP", "GIF", "BMP"}
+EXIF_ORIENTATION = 0x0112
 VISIBLE_LUT = [255 if alpha > 127 else 0 for alpha in range(256)]  # alpha -> "mostly opaque" mask
 
 
@@ -60,7 +61,8 @@ def to_gray(image: Image.Image) -> np.ndarray:
     A transparent canvas carries its drawing in the alpha channel: strokes are composited onto white
     when they are dark and onto black when they are light, so either kind stays visible.
     """
-    image = ImageOps.exif_transpose(image)  # photos: honour the camera's rotation
+    if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
+        image = ImageOps.exif_transpose(image)  # photos: honour the camera's rotation
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         values = np.asarray(image, dtype=np.float64)
         peak = 65535.0 if values.max() > 255 else 255.0
@@ -82,11 +84,12 @@ def to_ink(gray: np.ndarray) -> np.ndarray:
     """Ink intensity in [0, 1] (1 = full ink) whatever the polarity: the border tells the background."""
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     background = float(np.median(border))
-    ink = gray - background if background < 0.5 else background - gray
+    ink = gray - np.float32(background) if background < 0.5 else np.float32(background) - gray
     contrast = float(ink.max())
     if contrast < MIN_CONTRAST:
         raise ApiError(422, "empty_image", "The canvas is empty: draw a digit first.")
-    return np.clip(ink / contrast, 0.0, 1.0)
+    ink *= np.float32(1.0 / contrast)  # in place: this runs on every pixel of the canvas
+    return np.clip(ink, 0.0, 1.0, out=ink)
 
 
 def crop_to_ink(ink: np.ndarray) -> np.ndarray:

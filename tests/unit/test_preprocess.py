@@ -123,3 +123,13 @@ def test_png_of_the_model_input_round_trips():
     digit = preprocess.mnist_style(stroke_digit(SEVEN))
     back = np.asarray(Image.open(io.BytesIO(preprocess.to_png(digit)))) / 255
     assert np.abs(back - digit).max() < 0.01
+
+
+def test_exif_rotated_photo_is_read_upright():
+    upright = stroke_digit(SEVEN, style="dark_on_white")
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # what a rotated camera stores...
+    exif = Image.Exif()
+    exif[0x0112] = 6  # ...and the tag that says "rotate 90 degrees clockwise to view"
+    image = preprocess.decode(png_bytes(stored, "JPEG", exif=exif.tobytes(), quality=95), max_pixels=16_000_000)
+    digit = preprocess.mnist_style(image)
+    assert np.abs(digit - preprocess.mnist_style(upright)).mean() < 0.03

@@ -224,3 +224,75 @@ def s3_server(folder: Path, access_key: str, secret_key: str) -> Iterator[str]:
         except (RuntimeError, TimeoutError) as exc:
             raise RuntimeError(f"{exc}\n{(folder / 'weed.log').read_text()[-3000:]}") from exc
         yield endpoint
+
+
+FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
+
+
+def render_template(template: str, variables: dict[str, str]) -> str:
+    """Substitute ``${NAME}`` for the given names only, as the nginx image's envsubst step does."""
+    for name, value in variables.items():
+        template = template.replace("${" + name + "}", value)
+    return template
+
+
+@contextmanager
+def nginx_server(folder: Path, predictor_upstream: str, **extra: str) -> Iterator[str]:
+    """Debian's nginx with the project's own template (frontend/templates), on a free loopback port."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    variables = {"FRONTEND_PORT": f"{LOOPBACK}:{port}", "FRONTEND_ROOT": str(FRONTEND_DIR / "html"),
+                 "PREDICTOR_UPSTREAM": predictor_upstream, "NGINX_RESOLVER": LOOPBACK,
+                 "MLFLOW_UI_URL": "http://localhost:5000", "MAX_BODY_BYTES": "5242880", **extra}  # fmt: skip
+    site = folder / "default.conf"
+    site.write_text(render_template((FRONTEND_DIR / "templates" / "default.conf.template").read_text(), variables))
+    for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (folder / name).mkdir(exist_ok=True)
+    conf = folder / "nginx.conf"
+    conf.write_text(f"""
+{"user root;" if os.geteuid() == 0 else ""}
+worker_processes 1;
+daemon off;
+pid {folder / "nginx.pid"};
+error_log {folder / "error.log"} warn;
+events {{ worker_connections 512; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log {folder / "access.log"};
+    client_body_temp_path {folder / "client_body"};
+    proxy_temp_path {folder / "proxy"};
+    fastcgi_temp_path {folder / "fastcgi"};
+    uwsgi_temp_path {folder / "uwsgi"};
+    scgi_temp_path {folder / "scgi"};
+    include {site};
+}}
+""")
+    nginx = os.environ.get("NGINX_BIN", "/usr/sbin/nginx")
+    with running([nginx, "-c", str(conf), "-p", str(folder)], folder / "stdout.log") as process:
+        url = f"http://{LOOPBACK}:{port}"
+        try:
+            wait_until(http_ok(url + "/"), 20, "nginx", process)
+        except (RuntimeError, TimeoutError) as exc:
+            raise RuntimeError(f"{exc}\n{(folder / 'error.log').read_text()[-2000:]}") from exc
+        yield url
+
+
+REPO_ROOT = FRONTEND_DIR.parent
+
+
+@contextmanager
+def predictor_server(
+    uri: str, cache: Path, log: Path, port: int | None = None
+) -> Iterator[tuple[str, subprocess.Popen, float]]:
+    """The predictor under real gunicorn (one worker, 1 s registry polling); yields (URL, process, start time)."""
+    port = port or free_port()
+    env = {"MLFLOW_TRACKING_URI": uri, "MODEL_CACHE_DIR": str(cache), "PREDICTOR_HOST": LOOPBACK,
+           "PREDICTOR_PORT": str(port), "GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "4",
+           "MODEL_POLL_SECONDS": "1", "MODEL_RETRY_MAX_SECONDS": "1", "PYTHONPATH": str(REPO_ROOT)}  # fmt: skip
+    args = [sys.executable, "-m", "gunicorn", "-c", str(REPO_ROOT / "predictor" / "gunicorn.conf.py")]
+    started = time.monotonic()
+    with running(args, log, env) as process:
+        url = f"http://{LOOPBACK}:{port}"
+        wait_until(http_ok(f"{url}/health"), 60, "predictor", process)
+        yield url, process, started

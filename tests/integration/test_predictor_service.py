@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
@@ -28,7 +27,7 @@ from PIL import Image
 from predictor import preprocess
 from tests.conftest import REPO_ROOT
 from tests.drawing import SEVEN, png_bytes, stroke_digit
-from tests.services import MlflowServer, free_port, running, wait_until
+from tests.services import MlflowServer, predictor_server, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -42,20 +41,6 @@ def train(uri: str, mnist_slice: Path, **extra: str) -> None:
     result = subprocess.run([sys.executable, "-m", "trainer"], cwd=REPO_ROOT, env=env,
                             capture_output=True, text=True, timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-
-
-@contextmanager
-def predictor(uri: str, cache: Path, log: Path):
-    port = free_port()
-    env = {"MLFLOW_TRACKING_URI": uri, "MODEL_CACHE_DIR": str(cache), "PREDICTOR_HOST": "127.0.0.1",
-           "PREDICTOR_PORT": str(port), "GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "4",
-           "MODEL_POLL_SECONDS": "1", "MODEL_RETRY_MAX_SECONDS": "1"}  # fmt: skip
-    args = [sys.executable, "-m", "gunicorn", "-c", "predictor/gunicorn.conf.py"]
-    started = time.monotonic()
-    with running(args, log, {**env, "PYTHONPATH": str(REPO_ROOT)}) as process:
-        base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: requests.get(f"{base}/health", timeout=2).ok, 60, "predictor", process)
-        yield base, process, started
 
 
 def predict(base: str) -> requests.Response:
@@ -81,7 +66,11 @@ def world(tmp_path_factory, mnist_slice):
 
 @pytest.fixture(scope="module")
 def service(world):
-    with predictor(world["uri"], world["base"] / "cache", world["base"] / "predictor.log") as (url, process, started):
+    with predictor_server(world["uri"], world["base"] / "cache", world["base"] / "predictor.log") as (
+        url,
+        process,
+        started,
+    ):
         wait_until(lambda: requests.get(f"{url}/ready", timeout=2).ok, 60, "predictor ready", process)
         world["ready_seconds"] = time.monotonic() - started
         yield url, process
@@ -140,7 +129,7 @@ def test_tracking_down_keeps_serving_and_restart_uses_the_cache(world, service, 
         for _ in range(5):
             assert predict(url).status_code == 200
         version = served_version(url)
-        with predictor(world["uri"], world["base"] / "cache", tmp_path / "restart.log") as (again, process, _):
+        with predictor_server(world["uri"], world["base"] / "cache", tmp_path / "restart.log") as (again, process, _):
             wait_until(lambda: requests.get(f"{again}/ready", timeout=2).ok, 30, "ready from the cache", process)
             info = requests.get(f"{again}/model", timeout=5).json()
             assert info["source"] == "cache" and info["version"] == version
@@ -152,7 +141,7 @@ def test_tracking_down_keeps_serving_and_restart_uses_the_cache(world, service, 
 def test_no_model_and_no_tracking_server_waits_then_recovers_by_itself(world, tmp_path):
     world["tracking"].stop()
     try:
-        with predictor(world["uri"], tmp_path / "empty-cache", tmp_path / "cold.log") as (url, process, _):
+        with predictor_server(world["uri"], tmp_path / "empty-cache", tmp_path / "cold.log") as (url, process, _):
             time.sleep(2)
             assert requests.get(f"{url}/ready", timeout=5).status_code == 503
             response = predict(url)

@@ -65,7 +65,7 @@ def default_of(value: str) -> str:
 
 
 def test_the_product_services_exist_and_the_trainer_is_one_shot():
-    assert {"postgres", "minio", "tracking", "trainer", "predictor"} <= set(SERVICES)
+    assert {"postgres", "minio", "tracking", "trainer", "predictor", "frontend"} == set(SERVICES)
     assert SERVICES["trainer"]["profiles"], "`docker compose up` must not start the trainer"
     assert "restart" not in SERVICES["trainer"]
 
@@ -97,6 +97,25 @@ def test_predictor_environment_is_read_by_the_predictor():
     assert urlparse(environment("predictor")["MLFLOW_TRACKING_URI"]).hostname == "tracking"
     assert environment("predictor")["MODEL_NAME"] == environment("trainer")["REGISTERED_MODEL_NAME"]
     assert environment("predictor")["MODEL_ALIAS"] == environment("trainer")["MODEL_ALIAS"]
+
+
+def test_frontend_environment_fills_the_nginx_template_and_reaches_the_predictor():
+    template = (REPO_ROOT / "frontend" / "templates" / "default.conf.template").read_text()
+    variables = set(re.findall(r"\$\{(\w+)\}", template))
+    frontend = environment("frontend")
+    assert set(frontend) <= variables
+    dockerfile = (REPO_ROOT / "frontend" / "Dockerfile").read_text()
+    assert all(f"{name}=" in dockerfile for name in variables), "every template variable has an image default"
+    host, port = frontend["PREDICTOR_UPSTREAM"].split(":")
+    assert host in SERVICES and int(port) == predictor_settings().port
+    assert default_of(frontend["MAX_BODY_BYTES"]) == default_of(environment("predictor")["MAX_BODY_BYTES"])
+    assert [str(p).rsplit(":", 1)[1] for p in SERVICES["frontend"]["ports"]] == ["80"]
+
+
+def predictor_settings():
+    from predictor.settings import load_settings
+
+    return load_settings({})
 
 
 def test_addresses_in_the_environment_name_real_services_and_ports():

@@ -179,3 +179,36 @@ def test_nginx_serves_headers_config_and_proxies_the_api(stack):
     too_big = requests.post(stack["site"] + "/api/predict", data=b"x" * 6_000_000,
                             headers={"Content-Type": "image/png"}, timeout=10)  # fmt: skip
     assert too_big.status_code == 413
+
+
+def test_no_model_yet_tells_the_user_to_train(browser, tmp_path):
+    from playwright.sync_api import expect
+
+    empty = MlflowServer(tmp_path / "mlflow")  # a tracking server where nothing was trained
+    empty.start()
+    context = browser.new_context()
+    try:
+        with (
+            predictor_server(empty.uri, tmp_path / "cache", tmp_path / "predictor.log") as (api, _, _),
+            nginx_server(tmp_path / "nginx", api.removeprefix("http://")) as site,
+        ):
+            page = context.new_page()
+            page.goto(site + "/")
+            draw(page, DIGITS[7])
+            page.get_by_test_id("predict").click()
+            expect(page.locator("#status")).to_contain_text("docker compose run --rm trainer", timeout=10_000)
+    finally:
+        context.close()
+        empty.stop()
+
+
+def test_phone_sized_screen_keeps_the_canvas_and_buttons_in_view(browser, stack):
+    context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=3, has_touch=True)
+    page = context.new_page()
+    page.goto(stack["site"] + "/")
+    canvas = page.locator("[data-testid=canvas]").bounding_box()
+    assert canvas["x"] >= 0 and canvas["x"] + canvas["width"] <= 375
+    size = page.evaluate("() => { const c = document.querySelector('canvas'); return [c.width, c.height]; }")
+    assert size[0] >= 3 * canvas["width"] - 1, "the bitmap follows the device pixel ratio (crisp strokes)"
+    assert page.get_by_test_id("predict").is_visible() and page.get_by_test_id("clear").is_visible()
+    context.close()

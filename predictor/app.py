@@ -22,6 +22,8 @@ from predictor.openapi import openapi_document
 from predictor.settings import PredictorSettings, load_settings
 
 log = logging.getLogger("predictor.app")
+# The registry facts every prediction carries (the API contract's "model" object).
+MODEL_FIELDS = ("name", "version", "alias", "run_id")
 
 
 def _image_bytes() -> bytes:
@@ -129,6 +131,3 @@ def create_app(settings: PredictorSettings | None = None, manager: ModelManager 
         return jsonify({"error": "internal_error", "message": "The server failed to handle the request."}), 500
 
     return app
-
-
-MODEL_FIELDS = ("name", "version", "alias", "run_id")

@@ -15,7 +15,6 @@ import os
 import shutil
 import tempfile
 import threading
-import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -238,11 +237,3 @@ class ModelManager:
 def _short(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:300]
-
-
-def wait_until_ready(manager: ModelManager, timeout: float) -> bool:
-    """Block until ``manager`` serves a model or ``timeout`` seconds pass (CLI and tests)."""
-    deadline = time.monotonic() + timeout
-    while not manager.ready and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return manager.ready

@@ -52,10 +52,3 @@ def build_model(
         metrics=["accuracy"],
     )
     return model
-
-
-def summary_text(model: keras.Model) -> str:
-    """Return Keras' layer-by-layer summary as plain text."""
-    lines: list[str] = []
-    model.summary(print_fn=lambda line, **_: lines.append(line))
-    return "\n".join(lines)

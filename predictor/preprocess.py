@@ -22,6 +22,7 @@ INK_THRESHOLD = 0.15  # share of full contrast above which a pixel counts as ink
 MIN_CONTRAST = 0.1  # below this the image is blank (or a flat colour)
 SUPPORTED_FORMATS = {"PNG", "JPEG", "WEBP", "GIF", "BMP"}
 EXIF_ORIENTATION = 0x0112
+WORKING_SIDE = 112  # 4x the model's input: plenty of detail for a 20-pixel digit
 VISIBLE_LUT = [255 if alpha > 127 else 0 for alpha in range(256)]  # alpha -> "mostly opaque" mask
 
 
@@ -69,15 +70,25 @@ def to_gray(image: Image.Image) -> np.ndarray:
         return np.clip(values / peak, 0, 1).astype(np.float32)
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     if not has_alpha:
-        return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+        return np.asarray(shrink(image.convert("L")), dtype=np.float32) / 255.0
     # All in Pillow's C code: one float conversion at the end keeps a request well under a millisecond.
-    rgba = image if image.mode == "RGBA" else image.convert("RGBA")
+    rgba = shrink(image if image.mode == "RGBA" else image.convert("RGBA"))
     alpha = rgba.getchannel("A")
     gray = rgba.convert("L")
     visible = alpha.point(VISIBLE_LUT)
     stroke_level = ImageStat.Stat(gray, visible).mean[0] if visible.getbbox() else 0.0
     background = Image.new("L", gray.size, 255 if stroke_level < 128 else 0)
     return np.asarray(Image.composite(gray, background, alpha), dtype=np.float32) / 255.0
+
+
+def shrink(image: Image.Image, smallest: int = WORKING_SIDE) -> Image.Image:
+    """Box-average a large image down to about ``smallest`` pixels on its shorter side.
+
+    The digit ends up 20 pixels tall, so a 280-pixel canvas (or a 560-pixel high-DPI one) carries
+    far more pixels than the result needs; every later step then touches 4-25x fewer of them.
+    """
+    factor = min(image.size) // smallest
+    return image.reduce(factor) if factor >= 2 else image
 
 
 def to_ink(gray: np.ndarray) -> np.ndarray:

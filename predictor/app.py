@@ -22,8 +22,6 @@ from predictor.openapi import openapi_document
 from predictor.settings import PredictorSettings, load_settings
 
 log = logging.getLogger("predictor.app")
-# The registry facts every prediction carries (the API contract's "model" object).
-MODEL_FIELDS = ("name", "version", "alias", "run_id")
 
 
 def _image_bytes() -> bytes:
@@ -84,7 +82,7 @@ def create_app(settings: PredictorSettings | None = None, manager: ModelManager 
             "confidence": round(float(probabilities[ranked[0]]), 6),
             "probabilities": [round(float(p), 6) for p in probabilities],
             "top": [{"digit": int(d), "probability": round(float(probabilities[d]), 6)} for d in ranked[:3]],
-            "model": {key: value for key, value in asdict(model.info).items() if key in MODEL_FIELDS},
+            "model": model.public_info,
         }
         if request.args.get("debug") in ("1", "true"):
             body["input_image"] = "data:image/png;base64," + base64.b64encode(preprocess.to_png(digit)).decode()

@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +53,10 @@ class ModelInfo:
     source: str = "registry"  # or "cache" when loaded from the local copy
 
 
+# The registry facts every prediction carries (the API contract's "model" object).
+PUBLIC_FIELDS = ("name", "version", "alias", "run_id")
+
+
 @dataclass
 class LoadedModel:
     """An onnxruntime session with the registry facts about it."""
@@ -59,9 +64,11 @@ class LoadedModel:
     info: ModelInfo
     session: onnxruntime.InferenceSession
     input_name: str = field(init=False)
+    public_info: dict[str, str] = field(init=False)  # built once, sent with every prediction
 
     def __post_init__(self) -> None:
         self.input_name = self.session.get_inputs()[0].name
+        self.public_info = {key: getattr(self.info, key) for key in PUBLIC_FIELDS}
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (N, 10), for images of shape (N, 28, 28, 1) in [0, 1]."""
@@ -168,13 +175,6 @@ class ModelManager:
         self.cache = ModelCache(settings.cache_dir / "current")
         self.model: LoadedModel | None = None
         self.problem = "the model is loading"
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def ready(self) -> bool:
-        """True once a model is being served."""
-        return self.model is not None
 
     def start(self) -> None:
         """Serve the cached model at once if there is one, then follow the registry in the background."""
@@ -184,54 +184,46 @@ class ModelManager:
                 self.model = cached
                 log.info("serving cached %s version %s until the registry answers",
                          cached.info.name, cached.info.version)  # fmt: skip
-        self._thread = threading.Thread(target=self._follow, name="model-follower", daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._follow, name="model-follower", daemon=True).start()
 
-    def stop(self) -> None:
-        """Stop following the registry (tests, shutdown)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def refresh(self) -> bool:
-        """Check the alias once; load and swap in a new version. True when the served model changed."""
+    def refresh(self) -> None:
+        """Check the alias once; load and swap in a new version if it moved."""
         try:
             wanted = self.registry.current()
         except NoModelError as exc:
             self.problem = (f"No model has been trained yet ({exc}). "
                             "Run `docker compose run --rm trainer`, then try again.")  # fmt: skip
-            return False
+            return
         except Exception as exc:  # noqa: BLE001 - unreachable server, HTTP errors: keep serving, retry
             self.problem = f"The tracking server at {self.settings.tracking_uri} is unreachable ({_short(exc)})."
-            return False
+            return
         current = self.model
         if current is not None and current.info.version == wanted.version and current.info.source == "registry":
-            return False
+            return
         if current is not None and current.info.version == wanted.version:
             # the cached copy is this very version: adopt the registry's facts without reloading
             self.model = LoadedModel(info=_stamped(wanted, source="registry"), session=current.session)
-            return False
+            return
         try:
             model = self.registry.load(wanted, self.cache)
         except Exception as exc:  # noqa: BLE001 - a broken version must not replace a working one
             self.problem = f"{wanted.name} version {wanted.version} failed to load: {_short(exc)}"
             log.error("%s; still serving %s", self.problem,
                       f"version {current.info.version}" if current else "nothing")  # fmt: skip
-            return False
+            return
         self.model = model
         self.problem = ""
         log.info("now serving %s version %s (run %s)", wanted.name, wanted.version, wanted.run_id)
-        return True
 
     def _follow(self) -> None:
         delay = 0.5
-        while not self._stop.is_set():
+        while True:
             self.refresh()
             if self.model is None or self.model.info.source == "cache":
                 delay = min(delay * 2, self.settings.retry_max_seconds)  # back off while not current
             else:
                 delay = self.settings.poll_seconds
-            self._stop.wait(delay)
+            time.sleep(delay)
 
 
 def _short(exc: Exception) -> str:

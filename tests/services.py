@@ -18,6 +18,23 @@ from pathlib import Path
 import requests
 
 LOOPBACK = "127.0.0.1"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FRONTEND_DIR = REPO_ROOT / "frontend"
+
+
+def run_trainer(env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """``python -m trainer`` from the repository root with ``env`` on top of this environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "trainer", *args],
+        cwd=REPO_ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def run_trainer_ok(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """``run_trainer`` that must exit 0; the assertion shows the end of its output."""
+    result = run_trainer(env, *args)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
 
 
 def free_port() -> int:
@@ -226,9 +243,6 @@ def s3_server(folder: Path, access_key: str, secret_key: str) -> Iterator[str]:
         yield endpoint
 
 
-FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
-
-
 def render_template(template: str, variables: dict[str, str]) -> str:
     """Substitute ``${NAME}`` for the given names only, as the nginx image's envsubst step does."""
     for name, value in variables.items():
@@ -276,9 +290,6 @@ http {{
         except (RuntimeError, TimeoutError) as exc:
             raise RuntimeError(f"{exc}\n{(folder / 'error.log').read_text()[-2000:]}") from exc
         yield url
-
-
-REPO_ROOT = FRONTEND_DIR.parent
 
 
 @contextmanager

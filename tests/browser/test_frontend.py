@@ -7,15 +7,13 @@ cannot download browsers here, and CI installs the Debian package instead.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.conftest import REPO_ROOT
-from tests.services import MlflowServer, free_port, nginx_server, predictor_server, wait_until
+from tests.services import MlflowServer, free_port, nginx_server, predictor_server, run_trainer_ok, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -37,12 +35,8 @@ def stack(tmp_path_factory, mnist_full):
     base = tmp_path_factory.mktemp("frontend")
     tracking = MlflowServer(base / "mlflow")
     tracking.start()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking.uri, "MNIST_PATH": str(mnist_full),
-           "MNIST_TRAIN_LIMIT": "20000", "MNIST_TEST_LIMIT": "2000", "TRAINER_RUNS": "tuned",
-           "TRAINER_EPOCHS": "3"}  # fmt: skip
-    result = subprocess.run([sys.executable, "-m", "trainer"], cwd=REPO_ROOT, env=env,
-                            capture_output=True, text=True, timeout=900)  # fmt: skip
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    run_trainer_ok({"MLFLOW_TRACKING_URI": tracking.uri, "MNIST_PATH": str(mnist_full), "MNIST_TRAIN_LIMIT": "20000",
+                    "MNIST_TEST_LIMIT": "2000", "TRAINER_RUNS": "tuned", "TRAINER_EPOCHS": "3"})  # fmt: skip
     try:
         with predictor_server(tracking.uri, base / "cache", base / "predictor.log") as (api, process, _):
             wait_until(lambda: requests.get(f"{api}/ready", timeout=2).ok, 60, "predictor ready", process)

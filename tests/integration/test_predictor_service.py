@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -25,9 +22,8 @@ from mlflow import MlflowClient
 from PIL import Image
 
 from predictor import preprocess
-from tests.conftest import REPO_ROOT
 from tests.drawing import SEVEN, png_bytes, stroke_digit
-from tests.services import MlflowServer, predictor_server, wait_until
+from tests.services import MlflowServer, predictor_server, run_trainer_ok, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -36,11 +32,8 @@ DRAWING = png_bytes(stroke_digit(SEVEN, style="dark_on_transparent"))
 
 
 def train(uri: str, mnist_slice: Path, **extra: str) -> None:
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MNIST_PATH": str(mnist_slice), "TRAINER_EPOCHS": "1",
-           "TRAINER_RUNS": "baseline", "MLFLOW_EXPERIMENT_NAME": "predictor-it", **extra}  # fmt: skip
-    result = subprocess.run([sys.executable, "-m", "trainer"], cwd=REPO_ROOT, env=env,
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    run_trainer_ok({"MLFLOW_TRACKING_URI": uri, "MNIST_PATH": str(mnist_slice), "TRAINER_EPOCHS": "1",
+                    "TRAINER_RUNS": "baseline", "MLFLOW_EXPERIMENT_NAME": "predictor-it", **extra})  # fmt: skip
 
 
 def predict(base: str) -> requests.Response:

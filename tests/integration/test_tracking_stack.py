@@ -78,6 +78,7 @@ def trained_stack(stores, mnist_slice):
     bucket_names = [b["Name"] for b in s3(stores).list_buckets().get("Buckets", [])]
     assert BUCKET not in bucket_names, "the test must start without the bucket"
     with tracking_server(stores, "first.log") as (uri, log):
+        # without_credentials() replaces the whole environment: no S3 credentials reach the trainer
         env = {**without_credentials(), "MLFLOW_TRACKING_URI": uri, "MNIST_PATH": str(mnist_slice),
                "TRAINER_EPOCHS": "1", "MLFLOW_EXPERIMENT_NAME": "stack"}  # fmt: skip
         result = subprocess.run([sys.executable, "-m", "trainer"], cwd=REPO_ROOT, env=env,

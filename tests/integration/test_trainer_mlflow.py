@@ -15,7 +15,7 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.conftest import REPO_ROOT
-from tests.services import free_port, mlflow_server, stop, wait_until
+from tests.services import free_port, mlflow_server, run_trainer, stop, wait_until
 from trainer.promotion import Candidate, register_and_promote
 
 pytestmark = pytest.mark.integration
@@ -26,17 +26,10 @@ EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
 def trainer_env(tracking_uri: str, mnist_path: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "MNIST_PATH": str(mnist_path)}
+    env = {"MLFLOW_TRACKING_URI": tracking_uri, "MNIST_PATH": str(mnist_path)}
     env.update({"MLFLOW_EXPERIMENT_NAME": EXPERIMENT, "TRAINER_EPOCHS": "2", "TRACKING_WAIT_SECONDS": "30"})
     env.update(extra)
     return env
-
-
-def run_trainer(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "trainer", *args],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")

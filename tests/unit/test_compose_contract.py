@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Mapping
 from urllib.parse import urlparse
 
 import pytest
@@ -37,12 +38,17 @@ class RecordingEnv(dict):
         return super().__contains__(key)
 
 
+def reads_of(load_settings: Callable[[Mapping[str, str]], object], required: tuple[str, ...] = ()) -> set[str]:
+    """Every variable a service's ``load_settings(env)`` looks up."""
+    env = RecordingEnv(dict.fromkeys(required, "x"))
+    load_settings(env)
+    return env.read
+
+
 def tracking_reads() -> set[str]:
     from tracking.settings import load_settings
 
-    env = RecordingEnv({"POSTGRES_PASSWORD": "x", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"})
-    load_settings(env)
-    return env.read
+    return reads_of(load_settings, ("POSTGRES_PASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
 
 
 def trainer_reads(monkeypatch: pytest.MonkeyPatch) -> set[str]:
@@ -86,14 +92,13 @@ def test_trainer_environment_is_read_by_the_trainer(monkeypatch):
 def predictor_reads() -> set[str]:
     from predictor.settings import load_settings
 
-    env = RecordingEnv({})
-    load_settings(env)
-    return env.read
+    return reads_of(load_settings)
 
 
 def test_predictor_environment_is_read_by_the_predictor():
     passed = set(environment("predictor"))
-    assert passed <= predictor_reads(), f"compose passes unused variables: {passed - predictor_reads()}"
+    reads = predictor_reads()
+    assert passed <= reads, f"compose passes unused variables: {passed - reads}"
     assert urlparse(environment("predictor")["MLFLOW_TRACKING_URI"]).hostname == "tracking"
     assert environment("predictor")["MODEL_NAME"] == environment("trainer")["REGISTERED_MODEL_NAME"]
     assert environment("predictor")["MODEL_ALIAS"] == environment("trainer")["MODEL_ALIAS"]
@@ -107,15 +112,11 @@ def test_frontend_environment_fills_the_nginx_template_and_reaches_the_predictor
     dockerfile = (REPO_ROOT / "frontend" / "Dockerfile").read_text()
     assert all(f"{name}=" in dockerfile for name in variables), "every template variable has an image default"
     host, port = frontend["PREDICTOR_UPSTREAM"].split(":")
-    assert host in SERVICES and int(port) == predictor_settings().port
-    assert default_of(frontend["MAX_BODY_BYTES"]) == default_of(environment("predictor")["MAX_BODY_BYTES"])
-    assert [str(p).rsplit(":", 1)[1] for p in SERVICES["frontend"]["ports"]] == ["80"]
-
-
-def predictor_settings():
     from predictor.settings import load_settings
 
-    return load_settings({})
+    assert host in SERVICES and int(port) == load_settings({}).port
+    assert default_of(frontend["MAX_BODY_BYTES"]) == default_of(environment("predictor")["MAX_BODY_BYTES"])
+    assert [str(p).rsplit(":", 1)[1] for p in SERVICES["frontend"]["ports"]] == ["80"]
 
 
 def test_addresses_in_the_environment_name_real_services_and_ports():

@@ -175,6 +175,9 @@ class ModelManager:
         self.cache = ModelCache(settings.cache_dir / "current")
         self.model: LoadedModel | None = None
         self.problem = "the model is loading"
+        # The last version that failed to load, and when: retried only every ten polls.
+        self._failed: tuple[str | None, float] = (None, 0.0)
+        self._failed_retry_seconds = 10 * settings.poll_seconds
 
     def start(self) -> None:
         """Serve the cached model at once if there is one, then follow the registry in the background."""
@@ -197,16 +200,20 @@ class ModelManager:
         except Exception as exc:  # noqa: BLE001 - unreachable server, HTTP errors: keep serving, retry
             self.problem = f"The tracking server at {self.settings.tracking_uri} is unreachable ({_short(exc)})."
             return
+        failed_version, failed_at = self._failed
+        if wanted.version == failed_version and time.monotonic() - failed_at < self._failed_retry_seconds:
+            return  # known broken: keep its problem on show, and don't download it again every poll
         current = self.model
-        if current is not None and current.info.version == wanted.version and current.info.source == "registry":
-            return
         if current is not None and current.info.version == wanted.version:
-            # the cached copy is this very version: adopt the registry's facts without reloading
-            self.model = LoadedModel(info=_stamped(wanted, source="registry"), session=current.session)
+            self.problem = ""  # the registry answers and we serve what it says: nothing to report
+            if current.info.source != "registry":
+                # the cached copy is this very version: adopt the registry's facts without reloading
+                self.model = LoadedModel(info=_stamped(wanted, source="registry"), session=current.session)
             return
         try:
             model = self.registry.load(wanted, self.cache)
         except Exception as exc:  # noqa: BLE001 - a broken version must not replace a working one
+            self._failed = (wanted.version, time.monotonic())
             self.problem = f"{wanted.name} version {wanted.version} failed to load: {_short(exc)}"
             log.error("%s; still serving %s", self.problem,
                       f"version {current.info.version}" if current else "nothing")  # fmt: skip

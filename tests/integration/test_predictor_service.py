@@ -112,6 +112,7 @@ def test_a_broken_version_never_replaces_the_served_one(world, service):
         assert predict(url).status_code == 200
     finally:
         client.set_registered_model_alias(MODEL, "production", good.version)
+    wait_until(lambda: requests.get(f"{url}/model", timeout=5).json()["problem"] is None, 30, "problem cleared")
 
 
 def test_tracking_down_keeps_serving_and_restart_uses_the_cache(world, service, tmp_path):
@@ -143,6 +144,7 @@ def test_no_model_and_no_tracking_server_waits_then_recovers_by_itself(world, tm
             world["tracking"].start()
             wait_until(lambda: requests.get(f"{url}/ready", timeout=2).ok, 30, "ready after the outage", process)
             assert predict(url).status_code == 200
+            assert requests.get(f"{url}/model", timeout=5).json()["problem"] is None
             assert process.poll() is None, "it never crash-loops"
     finally:
         if world["tracking"].process is None:

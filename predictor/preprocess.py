@@ -27,7 +27,6 @@ MIN_CONTRAST = 0.1  # below this the image is blank (or a flat colour)
 SUPPORTED_FORMATS = {"PNG", "JPEG", "WEBP", "GIF", "BMP"}
 EXIF_ORIENTATION = 0x0112
 WORKING_SIDE = 112  # 4x the model's input: plenty of detail for a 20-pixel digit
-VISIBLE_LUT = [255 if alpha > 127 else 0 for alpha in range(256)]  # alpha -> "mostly opaque" mask
 
 
 def decode(data: bytes, max_pixels: int) -> Image.Image:
@@ -73,14 +72,15 @@ def to_gray(image: Image.Image) -> np.ndarray:
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     if not has_alpha:
         return np.asarray(shrink(image.convert("L")), dtype=np.float32) / 255.0
-    # All in Pillow's C code: one float conversion at the end keeps a request well under a millisecond.
-    rgba = shrink(image if image.mode == "RGBA" else image.convert("RGBA"))
+    # All in Pillow's C code, one float conversion at the end. Composite first, shrink after: reducing
+    # the single gray channel is ~10x cheaper than reducing RGBA (which Pillow premultiplies).
+    rgba = image if image.mode == "RGBA" else image.convert("RGBA")
     alpha = rgba.getchannel("A")
     gray = rgba.convert("L")
-    visible = alpha.point(VISIBLE_LUT)
+    visible = alpha.convert("1", dither=Image.Dither.NONE)  # "mostly opaque" mask: alpha >= 128
     stroke_level = ImageStat.Stat(gray, visible).mean[0] if visible.getbbox() else 0.0
     background = Image.new("L", gray.size, 255 if stroke_level < 128 else 0)
-    return np.asarray(Image.composite(gray, background, alpha), dtype=np.float32) / 255.0
+    return np.asarray(shrink(Image.composite(gray, background, alpha)), dtype=np.float32) / 255.0
 
 
 def shrink(image: Image.Image, smallest: int = WORKING_SIDE) -> Image.Image:

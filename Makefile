@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help venv test lint format train benchmark clean
+.PHONY: help venv test test-fast lint format train report benchmark clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -20,6 +20,10 @@ test: venv  ## lint, then run the whole test suite (unit + integration against r
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
+test-fast: venv  ## the same without the end-to-end Docker stack test (quicker while developing)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -m "not e2e"
+
 lint: venv  ## ruff: lint and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -30,8 +34,11 @@ format: venv  ## apply ruff's formatting
 train: venv  ## train the three runs (MLFLOW_TRACKING_URI, MNIST_PATH, ... from the environment)
 	$(PY) -m trainer
 
+report: venv  ## write reports/experiment-report.{md,html,docx} from MLFLOW_TRACKING_URI (see README)
+	$(PY) -m trainer.report
+
 benchmark: venv  ## full-MNIST benchmark of the default configuration (see README)
 	$(PY) benchmarks/train_benchmark.py
 
 clean:  ## remove the local store and caches (keeps .venv)
-	rm -rf mlruns-local .pytest_cache .ruff_cache test-artifacts
+	rm -rf mlruns-local reports .pytest_cache .ruff_cache test-artifacts

@@ -255,7 +255,7 @@ def nginx_server(folder: Path, predictor_upstream: str, **extra: str) -> Iterato
     """Debian's nginx with the project's own template (frontend/templates), on a free loopback port."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    variables = {"FRONTEND_PORT": f"{LOOPBACK}:{port}", "FRONTEND_ROOT": str(FRONTEND_DIR / "html"),
+    variables = {"LISTEN_ADDRESS": f"{LOOPBACK}:{port}", "HTML_ROOT": str(FRONTEND_DIR / "html"),
                  "PREDICTOR_UPSTREAM": predictor_upstream, "NGINX_RESOLVER": LOOPBACK,
                  "MLFLOW_UI_URL": "http://localhost:5000", "MAX_BODY_BYTES": "5242880", **extra}  # fmt: skip
     site = folder / "default.conf"

@@ -22,10 +22,10 @@ from mlflow.models import ModelSignature
 from mlflow.types import Schema, TensorSpec
 
 from trainer.models import INPUT_SHAPE, NUM_CLASSES
+from trainer.tags import ONNX_URI_TAG
 
 KERAS_ARTIFACT = "model"
 ONNX_ARTIFACT = "onnx_model"
-ONNX_URI_TAG = "onnx_model_uri"
 # Float32 probabilities from two runtimes agree far better than this; more means a broken export.
 PARITY_TOLERANCE = 1e-4
 

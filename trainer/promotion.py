@@ -15,11 +15,7 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
-from trainer.export import ONNX_URI_TAG
-
-TEST_ACCURACY_TAG = "test_accuracy"
-TEST_DIGEST_TAG = "test_set_digest"
-STAGE_TAG = "stage"
+from trainer.tags import ONNX_URI_TAG, STAGE_TAG, TEST_ACCURACY_TAG, TEST_DIGEST_TAG
 
 
 @dataclass(frozen=True)

@@ -182,3 +182,73 @@ def load_settings(argv: list[str] | None = None) -> TrainerSettings:
         force_promote=args.force_promote,
         tracking_wait_seconds=args.tracking_wait,
     )
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """What ``python -m trainer.report`` reads and where it writes.
+
+    | env var                | default               | meaning                                        |
+    |------------------------|-----------------------|------------------------------------------------|
+    | MLFLOW_TRACKING_URI    | (unset)               | tracking server; unset = the embedded store    |
+    | TRAINER_LOCAL_STORE    | ./mlruns-local        | folder of the embedded store                   |
+    | MLFLOW_EXPERIMENT_NAME | mnist-cnn             | experiment that holds the three runs           |
+    | REGISTERED_MODEL_NAME  | Mnist_Best_Model      | registered model whose state is reported       |
+    | MODEL_ALIAS            | production            | the alias the predictor serves                 |
+    | REPORT_DIR             | ./reports             | where experiment-report.md/.html/.docx go      |
+    | REPORT_LOG_ARTIFACTS   | true                  | also log the report as artifacts of the best run |
+    | MLFLOW_UI_URL          | the tracking URI, or http://localhost:5000 | MLflow UI address for links |
+    | FRONTEND_URL           | http://localhost      | the drawing page, for the links section        |
+    | IMAGE_NAMESPACE        | mnistmlops            | Docker Hub namespace of the images             |
+    | IMAGE_REPOSITORY       | mlops-mnist           | Docker Hub repository of the images            |
+    | TRACKING_WAIT_SECONDS  | 60                    | how long to wait for the tracking server       |
+    """
+
+    tracking_uri: str | None
+    local_store: Path
+    experiment_name: str
+    model_name: str
+    model_alias: str
+    output_dir: Path
+    log_artifacts: bool
+    mlflow_ui_url: str
+    frontend_url: str
+    image_repository: str  # namespace/repository
+    tracking_wait_seconds: float
+
+
+def load_report_settings(argv: list[str] | None = None) -> ReportSettings:
+    """Parse ``argv`` on top of the environment for the report command."""
+    tracking_uri = os.environ.get("MLFLOW_TRACKING_URI") or None
+    parser = argparse.ArgumentParser(
+        prog="python -m trainer.report",
+        description="Write the experiment report (Markdown, HTML, Word) from the tracking server.",
+    )
+    parser.add_argument("--tracking-uri", default=tracking_uri, help="env MLFLOW_TRACKING_URI")
+    parser.add_argument("--local-store", type=Path, default=Path(_env("TRAINER_LOCAL_STORE", "mlruns-local")))
+    parser.add_argument("--experiment", default=_env("MLFLOW_EXPERIMENT_NAME", "mnist-cnn"))
+    parser.add_argument("--model-name", default=_env("REGISTERED_MODEL_NAME", "Mnist_Best_Model"))
+    parser.add_argument("--alias", default=_env("MODEL_ALIAS", "production"))
+    parser.add_argument("--output-dir", type=Path, default=Path(_env("REPORT_DIR", "reports")), help="env REPORT_DIR")
+    parser.add_argument(
+        "--no-log-artifacts",
+        dest="log_artifacts",
+        action="store_false",
+        default=_env("REPORT_LOG_ARTIFACTS", "true").lower() in TRUE_WORDS,
+        help="do not log the report to the best run (env REPORT_LOG_ARTIFACTS=false)",
+    )
+    args = parser.parse_args(argv)
+    web_uri = args.tracking_uri if (args.tracking_uri or "").startswith(("http://", "https://")) else None
+    return ReportSettings(
+        tracking_uri=args.tracking_uri,
+        local_store=args.local_store,
+        experiment_name=args.experiment,
+        model_name=args.model_name,
+        model_alias=args.alias,
+        output_dir=args.output_dir,
+        log_artifacts=args.log_artifacts,
+        mlflow_ui_url=_env("MLFLOW_UI_URL", web_uri or "http://localhost:5000").rstrip("/"),
+        frontend_url=_env("FRONTEND_URL", "http://localhost").rstrip("/"),
+        image_repository=f"{_env('IMAGE_NAMESPACE', 'mnistmlops')}/{_env('IMAGE_REPOSITORY', 'mlops-mnist')}",
+        tracking_wait_seconds=_env_float("TRACKING_WAIT_SECONDS", 60),
+    )

@@ -30,9 +30,8 @@ from trainer.export import ExportMismatchError, log_models
 from trainer.models import build_model, learning_rate_for
 from trainer.promotion import Candidate, PromotionResult, register_and_promote, select_best
 from trainer.settings import TrainerSettings, load_settings
+from trainer.tags import REASON_TAG, RUN_KEY_TAG, TEST_DIGEST_TAG
 from trainer.tracking import TrackingUnavailableError, connect, where_results_went
-
-REASON_TAG = "reason"
 
 
 class TrainingDivergedError(Exception):
@@ -127,7 +126,7 @@ def train_model(config: RunConfig, splits: MnistSplits, seed: int, experiment_id
         experiment_id=experiment_id,
         run_name=config.title,
         description=config.reason,
-        tags={REASON_TAG: config.reason, "run_key": config.key},
+        tags={REASON_TAG: config.reason, RUN_KEY_TAG: config.key},
     ) as run:
         result = RunResult(config=config, run_id=run.info.run_id, status=RunStatus.to_string(RunStatus.RUNNING))
         try:
@@ -141,7 +140,7 @@ def train_model(config: RunConfig, splits: MnistSplits, seed: int, experiment_id
                 }
             )
             result.test_digest = _log_datasets(splits)
-            mlflow.set_tag("test_set_digest", result.test_digest)
+            mlflow.set_tag(TEST_DIGEST_TAG, result.test_digest)
             steps_per_epoch = math.ceil(len(splits.x_train) / config.batch_size)
             learning_rate = learning_rate_for(config.learning_rate, config.lr_schedule, steps_per_epoch, config.epochs)
             model = build_model(config.architecture, learning_rate, seed)

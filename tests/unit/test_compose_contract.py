@@ -52,11 +52,13 @@ def tracking_reads() -> set[str]:
 
 
 def trainer_reads(monkeypatch: pytest.MonkeyPatch) -> set[str]:
-    from trainer.settings import load_settings
+    """What the trainer image's two commands read: training, and the report (python -m trainer.report)."""
+    from trainer.settings import load_report_settings, load_settings
 
     env = RecordingEnv({})
     monkeypatch.setattr(os, "environ", env)
     load_settings([])
+    load_report_settings([])
     return env.read
 
 
@@ -116,7 +118,10 @@ def test_frontend_environment_fills_the_nginx_template_and_reaches_the_predictor
 
     assert host in SERVICES and int(port) == load_settings({}).port
     assert default_of(frontend["MAX_BODY_BYTES"]) == default_of(environment("predictor")["MAX_BODY_BYTES"])
-    assert [str(p).rsplit(":", 1)[1] for p in SERVICES["frontend"]["ports"]] == ["80"]
+    # The published port goes to the port the image's nginx listens on (unprivileged: above 1024).
+    listen = re.search(r"LISTEN_ADDRESS=(\d+)", dockerfile).group(1)
+    assert int(listen) > 1024
+    assert [str(p).rsplit(":", 1)[1] for p in SERVICES["frontend"]["ports"]] == [listen]
 
 
 def test_addresses_in_the_environment_name_real_services_and_ports():

@@ -1,0 +1,171 @@
+"""End-to-end: the project's own compose.yaml, built and run for real, as a user meets it.
+
+The steps run in file order against one stack: build and start, train, predict through the
+frontend, restart and down/up without losing anything, and ``down -v`` leaving nothing behind.
+Only the training work is shrunk (compose.e2e.yaml mounts the local MNIST; a slice, fewer epochs).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from mlflow import MlflowClient
+
+from tests.drawing import SEVEN, png_bytes, redraw, stroke_digit
+from tests.e2e.stack import ComposeStack, ensure_base_images, ensure_docker
+from tests.services import free_port
+
+pytestmark = pytest.mark.e2e
+
+PROJECT = "mnist-mlops-e2e"
+EXPERIMENT = "mnist-cnn"
+MODEL = "Mnist_Best_Model"
+ALIAS = "production"
+RUN_KEYS = {"baseline", "architecture", "tuned"}
+TRAIN_SLICE = {"MNIST_TRAIN_LIMIT": "20000", "MNIST_TEST_LIMIT": "2000", "TRAINER_EPOCHS": "3"}
+DRAWINGS_PER_DIGIT = 3
+MIN_DRAWN_CORRECT = 0.9  # a model trained on a slice for 3 epochs; the full one scores 98.5 % here
+
+
+class Stack:
+    """The running stack and what the steps learn about it."""
+
+    def __init__(self, compose: ComposeStack, frontend: str, mlflow: str):
+        self.compose = compose
+        self.frontend = frontend
+        self.mlflow = mlflow
+        self.served_version: str | None = None
+
+    def wait_for_model(self, timeout: float = 120) -> dict:
+        """Poll the predictor through nginx until it serves a model; returns ``/api/model``."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                last = requests.get(f"{self.frontend}/api/model", timeout=5)
+                if last.status_code == 200:
+                    return last.json()
+            except requests.RequestException:
+                pass
+            time.sleep(1)
+        raise AssertionError(f"no model served after {timeout:.0f}s: {last.text if last is not None else 'no answer'}")
+
+    def all_healthy(self) -> None:
+        """Every long-running service is running and healthy."""
+        states = self.compose.states()
+        expected = {"postgres", "minio", "tracking", "predictor", "frontend"}
+        assert expected <= set(states), states
+        for service in expected:
+            assert states[service] == ("running", "healthy"), (service, states[service])
+
+
+@pytest.fixture(scope="module")
+def stack(mnist_full: Path) -> Iterator[Stack]:
+    ensure_docker()
+    ensure_base_images()
+    frontend_port, mlflow_port = free_port(), free_port()
+    env = {**os.environ, "E2E_MNIST_FILE": str(mnist_full), "PUBLISH_ADDRESS": "127.0.0.1",
+           "FRONTEND_PORT": str(frontend_port), "MLFLOW_UI_PORT": str(mlflow_port),
+           "IMAGE_TAG_SUFFIX": "-e2e", "MODEL_POLL_SECONDS": "3", **TRAIN_SLICE}  # fmt: skip
+    compose = ComposeStack(PROJECT, Path(__file__).with_name("compose.e2e.yaml"), env)
+    compose.down("-v", "--remove-orphans")  # a stack left by an interrupted run
+    try:
+        yield Stack(compose, f"http://127.0.0.1:{frontend_port}", f"http://127.0.0.1:{mlflow_port}")
+    finally:
+        compose.down("-v", "--remove-orphans")
+
+
+def test_1_images_build_and_every_service_becomes_healthy(stack: Stack):
+    stack.compose("build", timeout=3600)
+    stack.compose("up", "-d", "--wait", "--wait-timeout", "300", timeout=420)
+    stack.all_healthy()
+    assert requests.get(f"{stack.mlflow}/health", timeout=5).status_code == 200
+    # Before training there is no model: the API says so, and tells the user what to run.
+    answer = requests.post(f"{stack.frontend}/api/predict", data=png_bytes(stroke_digit(SEVEN)),
+                           headers={"Content-Type": "image/png"}, timeout=10)  # fmt: skip
+    assert answer.status_code == 503 and answer.json()["error"] == "model_unavailable"
+    assert "docker compose run" in answer.json()["message"]
+
+
+def test_2_trainer_logs_three_runs_registers_the_best_and_stores_artifacts_in_the_bucket(stack: Stack):
+    output = stack.compose("run", "--rm", "trainer", timeout=1800)
+    client = MlflowClient(stack.mlflow)
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    runs = client.search_runs([experiment.experiment_id])
+    assert {run.data.tags["run_key"] for run in runs} == RUN_KEYS, output[-2000:]
+    assert all(run.info.status == "FINISHED" for run in runs)
+    version = client.get_model_version_by_alias(MODEL, ALIAS)
+    best = max(runs, key=lambda run: run.data.metrics["test_accuracy"])
+    assert version.run_id == best.info.run_id
+    stack.served_version = version.version
+    # The artifacts are objects in the bucket: list it from inside the tracking container (the
+    # object store is on an internal network), with the credentials the tracking server has.
+    listing = stack.compose("exec", "-T", "tracking", "python", "-c", (
+        "import os, boto3; s3 = boto3.client('s3', endpoint_url=os.environ['MLFLOW_S3_ENDPOINT_URL']); "
+        "pages = s3.get_paginator('list_objects_v2').paginate(Bucket=os.environ['MLFLOW_ARTIFACTS_BUCKET']); "
+        "print('\\n'.join(o['Key'] for p in pages for o in p.get('Contents', [])))"
+    ))  # fmt: skip
+    keys = listing.split()
+    for run in runs:
+        assert any(run.info.run_id in key for key in keys), f"no objects for run {run.data.tags['run_key']}"
+    assert sum(key.endswith("/MLmodel") for key in keys) >= 6, "a Keras and an ONNX model per run"
+
+
+def drawn_digits(mnist_full: Path) -> list[tuple[int, bytes]]:
+    """MNIST test digits the trainer never saw, re-drawn as canvas strokes (fixed seed)."""
+    rng = np.random.default_rng(7)
+    with np.load(mnist_full) as data:
+        images, labels = data["x_test"][5000:], data["y_test"][5000:]
+    chosen = [index for digit in range(10) for index in np.flatnonzero(labels == digit)[:DRAWINGS_PER_DIGIT]]
+    return [(int(labels[i]), png_bytes(redraw(images[i], rng))) for i in chosen]
+
+
+def test_3_the_page_loads_and_drawn_digits_come_back_right_through_the_frontend(stack: Stack, mnist_full: Path):
+    page = requests.get(stack.frontend + "/", timeout=10)
+    assert page.status_code == 200 and "<canvas" in page.text
+    model = stack.wait_for_model()
+    assert model["version"] == stack.served_version
+    right = 0
+    for label, png in drawn_digits(mnist_full):
+        answer = requests.post(f"{stack.frontend}/api/predict", files={"image": ("digit.png", png, "image/png")},
+                               timeout=10)  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model"]["version"] == stack.served_version
+        right += answer.json()["digit"] == label
+    total = 10 * DRAWINGS_PER_DIGIT
+    assert right >= MIN_DRAWN_CORRECT * total, f"{right}/{total} drawn digits read right"
+
+
+def run_ids(tracking_uri: str) -> list[str]:
+    """The ids of every run in the trainer's experiment."""
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    return sorted(run.info.run_id for run in client.search_runs([experiment.experiment_id]))
+
+
+def test_4_restart_and_down_up_lose_nothing(stack: Stack):
+    before = run_ids(stack.mlflow)
+    for cycle in ("restart", "down"):
+        if cycle == "restart":
+            stack.compose("restart", timeout=300)
+        else:
+            stack.compose.down()  # without -v: the volumes stay
+        stack.compose("up", "-d", "--wait", "--wait-timeout", "300", timeout=420)
+        stack.all_healthy()
+        assert run_ids(stack.mlflow) == before, cycle
+        assert MlflowClient(stack.mlflow).get_model_version_by_alias(MODEL, ALIAS).version == stack.served_version
+        assert stack.wait_for_model()["version"] == stack.served_version, cycle
+        answer = requests.post(f"{stack.frontend}/api/predict", data=png_bytes(stroke_digit(SEVEN)),
+                               headers={"Content-Type": "image/png"}, timeout=10)  # fmt: skip
+        assert answer.status_code == 200 and answer.json()["digit"] == 7, (cycle, answer.text)
+
+
+def test_5_down_with_volumes_leaves_nothing(stack: Stack):
+    stack.compose.down("-v", "--remove-orphans")
+    assert stack.compose.leftovers() == {"containers": [], "volumes": [], "networks": []}

@@ -1,0 +1,331 @@
+"""``python -m trainer.report``: the experiment report, written from the tracking server so it is always true.
+
+It reads the experiment's latest finished run of each kind (baseline, architecture, tuned) and the
+registry's state, draws the learning curves of all runs on shared axes, takes the best run's
+confusion matrix and misclassified digits from its artifacts, and writes
+``experiment-report.md``, ``.html`` and ``.docx`` (plus the PNGs the Markdown links to) into
+``REPORT_DIR``; then logs them as artifacts of the best run (``report/``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless, as in trainer/plots.py
+
+import matplotlib.pyplot as plt
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from trainer.experiments import DEFAULT_RUNS
+from trainer.report_render import Block, Bullets, Figure, Heading, Paragraph, Table, to_docx, to_html, to_markdown
+from trainer.settings import ReportSettings, load_report_settings
+from trainer.tags import REASON_TAG, RUN_KEY_TAG, STAGE_TAG, TEST_ACCURACY_TAG
+from trainer.tracking import (
+    TrackingUnavailableError,
+    embedded_tracking_uri,
+    stream_artifacts_through_server,
+    wait_for_server,
+)
+
+REPORT_NAME = "experiment-report"
+CURVES = ("loss", "val_loss", "accuracy", "val_accuracy")
+BEST_RUN_PLOTS = {"confusion_matrix.png": "plots/confusion_matrix.png", "misclassified.png": "plots/misclassified.png"}
+
+
+class ReportError(Exception):
+    """What the tracking server holds is not enough for a report (no experiment, no finished run)."""
+
+
+@dataclass
+class RunSummary:
+    """One run as the report shows it."""
+
+    run_id: str
+    experiment_id: str
+    key: str
+    title: str
+    reason: str
+    params: dict[str, str]
+    test_accuracy: float
+    test_loss: float
+    seconds_per_epoch: float
+    started: datetime
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass
+class VersionSummary:
+    """One registered version."""
+
+    version: str
+    run_id: str
+    created: datetime
+    stage: str
+    test_accuracy: str
+    description: str
+
+
+@dataclass
+class RegistryState:
+    """The registered model: every version, and which one holds the alias."""
+
+    alias_version: str | None
+    versions: list[VersionSummary]
+
+
+def _time(milliseconds: int | None) -> datetime:
+    return datetime.fromtimestamp((milliseconds or 0) / 1000, tz=UTC)
+
+
+def collect_runs(client: MlflowClient, experiment_name: str) -> list[RunSummary]:
+    """The latest FINISHED run of each defined kind, in the trainer's order (a kind never run is left out)."""
+    experiment = client.get_experiment_by_name(experiment_name)
+    if experiment is None:
+        raise ReportError(f"experiment {experiment_name!r} does not exist: train first (docker compose run trainer)")
+    runs = []
+    for config in DEFAULT_RUNS:
+        found = client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"tags.{RUN_KEY_TAG} = '{config.key}' and attributes.status = 'FINISHED'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        if not found:
+            continue
+        run = found[0]
+        metrics = run.data.metrics
+        summary = RunSummary(
+            run_id=run.info.run_id,
+            experiment_id=experiment.experiment_id,
+            key=config.key,
+            title=run.info.run_name or config.title,
+            reason=run.data.tags.get(REASON_TAG, config.reason),
+            params=run.data.params,
+            test_accuracy=metrics.get("test_accuracy", float("nan")),
+            test_loss=metrics.get("test_loss", float("nan")),
+            seconds_per_epoch=metrics.get("seconds_per_epoch", float("nan")),
+            started=_time(run.info.start_time),
+        )
+        for name in CURVES:
+            history = sorted(client.get_metric_history(run.info.run_id, name), key=lambda m: m.step)
+            summary.history[name] = [m.value for m in history]
+        runs.append(summary)
+    if not runs:
+        raise ReportError(f"experiment {experiment_name!r} has no finished run: train first")
+    return runs
+
+
+def collect_registry(client: MlflowClient, model_name: str, alias: str) -> RegistryState:
+    """Every version of ``model_name`` (newest first) and the version ``alias`` points at."""
+    try:
+        model = client.get_registered_model(model_name)
+    except MlflowException:
+        return RegistryState(alias_version=None, versions=[])
+    versions = client.search_model_versions(f"name = '{model_name}'")
+    summaries = [
+        VersionSummary(
+            version=str(v.version),
+            run_id=v.run_id,
+            created=_time(v.creation_timestamp),
+            stage=v.tags.get(STAGE_TAG, ""),
+            test_accuracy=v.tags.get(TEST_ACCURACY_TAG, ""),
+            description=v.description or "",
+        )
+        for v in versions
+    ]
+    summaries.sort(key=lambda v: int(v.version), reverse=True)
+    holder = model.aliases.get(alias)
+    return RegistryState(alias_version=None if holder is None else str(holder), versions=summaries)
+
+
+def learning_curves_chart(runs: list[RunSummary], path: Path) -> Path:
+    """Validation (solid) and training (dashed) loss and accuracy of every run, on shared axes."""
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True)
+    for index, run in enumerate(runs):
+        colour = f"C{index}"
+        for ax, metric in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+            for prefix, style in (("val_", "-o"), ("", "--")):
+                values = run.history.get(prefix + metric) or []
+                label = f"{run.title} ({'validation' if prefix else 'training'})"
+                ax.plot(range(1, len(values) + 1), values, style, color=colour, markersize=3, label=label)
+    for ax, metric in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    ax_acc.legend(fontsize=7, loc="lower right")
+    fig.suptitle("Learning curves of the three runs")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.2f} %"
+
+
+def _comparison(run: RunSummary, previous: RunSummary | None) -> str:
+    """What the run's result showed, against the run before it."""
+    result = (
+        f"Result: test accuracy {_percent(run.test_accuracy)} (loss {run.test_loss:.4f}), "
+        f"{run.seconds_per_epoch:.1f} s per epoch."
+    )
+    if previous is None:
+        return result + " This is the reference the other runs are measured against."
+    points = (run.test_accuracy - previous.test_accuracy) * 100
+    errors_before, errors_after = 1 - previous.test_accuracy, 1 - run.test_accuracy
+    change = (errors_before - errors_after) / errors_before * 100 if errors_before > 0 else 0.0
+    direction = "better" if points > 0 else ("worse" if points < 0 else "the same")
+    return (
+        f"{result} Against {previous.title}: {points:+.2f} percentage points ({direction}); "
+        f"{'fewer' if change >= 0 else 'more'} test errors by {abs(change):.0f} %; "
+        f"time per epoch {run.seconds_per_epoch / previous.seconds_per_epoch:.1f}x."
+    )
+
+
+def build_report(
+    runs: list[RunSummary], registry: RegistryState, settings: ReportSettings, figures: dict[str, Path]
+) -> list[Block]:
+    """The report as format-neutral blocks."""
+    best = max(runs, key=lambda run: run.test_accuracy)
+    blocks: list[Block] = [
+        Heading("MNIST experiment report", level=1),
+        Paragraph(
+            f"Generated {datetime.now(tz=UTC):%Y-%m-%d %H:%M} UTC from the tracking server, experiment "
+            f"'{settings.experiment_name}'. Best run: {best.title} with {_percent(best.test_accuracy)} test accuracy."
+        ),
+        Heading("The three runs"),
+        Table(
+            ["run", "architecture", "epochs", "batch size", "learning rate", "test accuracy", "test loss", "s / epoch"],
+            [
+                [
+                    run.title,
+                    run.params.get("architecture", ""),
+                    run.params.get("epochs", ""),
+                    run.params.get("batch_size", ""),
+                    f"{run.params.get('learning_rate', '')} ({run.params.get('lr_schedule', 'constant')})",
+                    _percent(run.test_accuracy),
+                    f"{run.test_loss:.4f}",
+                    f"{run.seconds_per_epoch:.1f}",
+                ]
+                for run in runs
+            ],
+        ),
+        Figure(figures["learning_curves.png"], "Loss and accuracy per epoch: validation solid, training dashed."),
+        Heading("Why each run exists, and what it showed"),
+    ]
+    previous = None
+    for run in runs:
+        blocks += [Heading(run.title, level=3), Paragraph(f"Why: {run.reason}"), Paragraph(_comparison(run, previous))]
+        previous = run
+    blocks += [
+        Heading(f"The best run: {best.title}"),
+        Figure(figures["confusion_matrix.png"], f"Confusion matrix of {best.title} on the test set."),
+        Figure(figures["misclassified.png"], f"The most confidently misclassified test digits of {best.title}."),
+        Heading("Model registry"),
+    ]
+    blocks += _registry_blocks(registry, settings)
+    blocks += [
+        Heading("Where to find everything"),
+        Bullets(
+            [
+                f"MLflow UI (runs, metrics, artifacts): {settings.mlflow_ui_url}",
+                f"This experiment: {settings.mlflow_ui_url}/#/experiments/{best.experiment_id}",
+                f"The best run: {settings.mlflow_ui_url}/#/experiments/{best.experiment_id}/runs/{best.run_id}",
+                f"The drawing page: {settings.frontend_url}",
+                f"Images: {settings.image_repository}:tracking, :trainer, :predictor, :frontend (Docker Hub)",
+                f"Run ids: {', '.join(f'{run.key} {run.run_id}' for run in runs)}",
+            ]
+        ),
+    ]
+    return blocks
+
+
+def _registry_blocks(registry: RegistryState, settings: ReportSettings) -> list[Block]:
+    name, alias = settings.model_name, settings.model_alias
+    if not registry.versions:
+        return [Paragraph(f"{name} has no registered version yet.")]
+    holder = next((v for v in registry.versions if v.version == registry.alias_version), None)
+    if holder is None:
+        summary = f"No version of {name} holds the alias '{alias}'."
+    else:
+        summary = (
+            f"{name}@{alias} is version {holder.version}, registered {holder.created:%Y-%m-%d %H:%M} UTC "
+            f"from run {holder.run_id}. Why: {holder.description}"
+        )
+    return [
+        Paragraph(summary),
+        Table(
+            ["version", "created (UTC)", "stage", "test accuracy", "run"],
+            [
+                [
+                    v.version + (f" (@{alias})" if v.version == registry.alias_version else ""),
+                    f"{v.created:%Y-%m-%d %H:%M}",
+                    v.stage,
+                    v.test_accuracy,
+                    v.run_id,
+                ]
+                for v in registry.versions
+            ],
+        ),
+    ]
+
+
+def write_report(settings: ReportSettings, client: MlflowClient) -> tuple[list[Path], RunSummary]:
+    """Collect, draw, render and write the three files; return their paths and the best run."""
+    runs = collect_runs(client, settings.experiment_name)
+    registry = collect_registry(client, settings.model_name, settings.model_alias)
+    best = max(runs, key=lambda run: run.test_accuracy)
+    folder = settings.output_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    figures = {"learning_curves.png": learning_curves_chart(runs, folder / "learning_curves.png")}
+    with tempfile.TemporaryDirectory() as downloads:
+        for name, artifact in BEST_RUN_PLOTS.items():
+            downloaded = Path(client.download_artifacts(best.run_id, artifact, downloads))
+            figures[name] = Path(shutil.copyfile(downloaded, folder / name))
+    blocks = build_report(runs, registry, settings, figures)
+    paths = [folder / f"{REPORT_NAME}.md", folder / f"{REPORT_NAME}.html", folder / f"{REPORT_NAME}.docx"]
+    paths[0].write_text(to_markdown(blocks), encoding="utf-8")
+    paths[1].write_text(to_html(blocks, "MNIST experiment report"), encoding="utf-8")
+    to_docx(blocks, paths[2])
+    return paths + list(figures.values()), best
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code: 0, 1 nothing to report or a refused request, 3 no server."""
+    settings = load_report_settings(argv)
+    stream_artifacts_through_server()
+    uri = settings.tracking_uri or embedded_tracking_uri(settings.local_store)
+    client = MlflowClient(uri)
+    try:
+        wait_for_server(uri, settings.tracking_wait_seconds)
+        paths, best = write_report(settings, client)
+        if settings.log_artifacts:
+            for path in paths:
+                client.log_artifact(best.run_id, str(path), artifact_path="report")
+    except TrackingUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except MlflowException as exc:
+        print(f"error: the tracking server {uri} refused or failed a request: {exc}", file=sys.stderr)
+        return 1
+    for path in paths[:3]:
+        print(f"wrote {path}")
+    if settings.log_artifacts:
+        print(f"logged to run {best.run_id} ({best.title}) under report/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

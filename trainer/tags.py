@@ -1,0 +1,12 @@
+"""Names of the tags the trainer writes on runs and registered versions (read back by the report).
+
+Kept apart from the modules that write them so reading them needs no TensorFlow. The predictor,
+a separate service, names ``onnx_model_uri`` itself (predictor/model_store.py).
+"""
+
+REASON_TAG = "reason"  # run: why the run exists
+RUN_KEY_TAG = "run_key"  # run: baseline, architecture or tuned
+ONNX_URI_TAG = "onnx_model_uri"  # run and version: the ONNX model logged beside the Keras one
+TEST_ACCURACY_TAG = "test_accuracy"  # version: accuracy on the test set named by the digest below
+TEST_DIGEST_TAG = "test_set_digest"  # run and version: which test set the accuracy is on
+STAGE_TAG = "stage"  # version: Production, Challenger or Archived (aliases do the serving)

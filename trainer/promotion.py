@@ -15,7 +15,7 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
-from trainer.tags import ONNX_URI_TAG, STAGE_TAG, TEST_ACCURACY_TAG, TEST_DIGEST_TAG
+from trainer.tags import ONNX_URI_TAG, RUN_KEY_TAG, STAGE_TAG, TEST_ACCURACY_TAG, TEST_DIGEST_TAG
 
 
 @dataclass(frozen=True)
@@ -139,15 +139,13 @@ def register_and_promote(
             ONNX_URI_TAG: candidate.onnx_uri,
             TEST_ACCURACY_TAG: f"{candidate.test_accuracy:.6f}",
             TEST_DIGEST_TAG: candidate.test_digest,
-            "run_key": candidate.run_key,
+            RUN_KEY_TAG: candidate.run_key,
             "promotion": decision.reason,
         },
     )
-    client.update_model_version(
-        model_name,
-        version.version,
-        description=f"{candidate.title}: test accuracy {candidate.test_accuracy:.4f}. {decision.reason}.",
-    )
+    reason = decision.reason[:1].upper() + decision.reason[1:]
+    description = f"{candidate.title}: test accuracy {candidate.test_accuracy:.4f}. {reason}."
+    client.update_model_version(model_name, version.version, description=description)
     if not decision.promote:
         client.set_model_version_tag(model_name, version.version, STAGE_TAG, "Challenger")
         return PromotionResult(decision, version.version, champion.version if champion else None)

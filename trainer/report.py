@@ -30,8 +30,8 @@ from trainer.settings import ReportSettings, load_report_settings
 from trainer.tags import REASON_TAG, RUN_KEY_TAG, STAGE_TAG, TEST_ACCURACY_TAG
 from trainer.tracking import (
     TrackingUnavailableError,
+    configure_client,
     embedded_tracking_uri,
-    stream_artifacts_through_server,
     wait_for_server,
 )
 
@@ -302,7 +302,7 @@ def write_report(settings: ReportSettings, client: MlflowClient) -> tuple[list[P
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit code: 0, 1 nothing to report or a refused request, 3 no server."""
     settings = load_report_settings(argv)
-    stream_artifacts_through_server()
+    configure_client()
     uri = settings.tracking_uri or embedded_tracking_uri(settings.local_store)
     client = MlflowClient(uri)
     try:

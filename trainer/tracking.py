@@ -42,15 +42,25 @@ def wait_for_server(uri: str, timeout_seconds: float, poll_seconds: float = 2.0)
         time.sleep(poll_seconds)
 
 
-def stream_artifacts_through_server() -> None:
-    """Download artifacts through the tracking server, not via presigned S3 URLs.
+# MLflow's client retries a failed request up to 7 times with exponential back-off (about four
+# minutes per request): with the artifact store down, a training sat silent for eight minutes before
+# failing. These bound it to 1 + 2 + 4 s of back-off per request; an explicit setting by the user wins.
+CLIENT_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
+    # Download artifacts through the tracking server, not via presigned S3 URLs. Since MLflow 3.16
+    # a server with an S3 artifact store advertises presigned downloads, and the client then fetches
+    # every file straight from the S3 endpoint the *server* uses (``minio:9000`` in the stack) -- an
+    # address that clients on another network cannot reach.
+    "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "false",
+}
 
-    Since MLflow 3.16 a server with an S3 artifact store advertises presigned downloads, and the
-    client then fetches every file straight from the S3 endpoint the *server* uses (``minio:9000``
-    in the stack) -- an address that clients on another network cannot reach. MLflow's own
-    variable turns that off; an explicit setting by the user wins.
-    """
-    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
+
+def configure_client() -> None:
+    """Apply ``CLIENT_DEFAULTS`` to the environment where the user has not set them."""
+    for name, value in CLIENT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
 
 
 def embedded_tracking_uri(local_store: Path) -> str:
@@ -67,7 +77,7 @@ def connect(settings: TrainerSettings) -> str:
     else:
         uri = settings.tracking_uri or ""
         wait_for_server(uri, settings.tracking_wait_seconds)
-        stream_artifacts_through_server()
+        configure_client()
         artifact_location = None  # the server decides (proxied mlflow-artifacts:/ in the stack)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)

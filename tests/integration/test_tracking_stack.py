@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import boto3
@@ -15,7 +15,7 @@ import requests
 from mlflow import MlflowClient
 
 from tests.conftest import REPO_ROOT
-from tests.services import free_port, http_ok, postgres_server, running, s3_server, wait_until
+from tests.services import free_port, http_ok, postgres_server, restart_postgres, running, s3_server, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -188,3 +188,51 @@ def test_unreachable_postgres_gives_up_within_the_wait(stores):
     env = tracking_env(stores, free_port(), DEPENDENCY_WAIT_SECONDS="2", POSTGRES_PORT=str(free_port()))
     result = run_entrypoint(env)
     assert result.returncode == 1 and "PostgreSQL not ready after 2s" in result.stderr
+
+
+def test_postgresql_restarted_under_a_running_tracking_server_recovers_by_itself(trained_stack, stores):
+    client = MlflowClient(tracking_uri=trained_stack["uri"], registry_uri=trained_stack["uri"])
+    experiment = client.get_experiment_by_name("stack")
+    runs_before = len(client.search_runs([experiment.experiment_id]))
+    restart_postgres(stores["base"] / "pg")
+
+    def reads_and_writes() -> bool:
+        response = requests.post(f"{trained_stack['uri']}/api/2.0/mlflow/runs/search", timeout=10,
+                                 json={"experiment_ids": [experiment.experiment_id]})  # fmt: skip
+        return response.status_code == 200 and len(response.json().get("runs", [])) >= runs_before
+
+    # The server's stale connections fail at most briefly; no restart of the tracking server.
+    wait_until(reads_and_writes, 30, "tracking server after the PostgreSQL restart")
+    run = client.create_run(experiment.experiment_id, run_name="after-pg-restart")
+    client.set_terminated(run.info.run_id)
+    assert client.get_run(run.info.run_id).info.status == "FINISHED"
+    client.delete_run(run.info.run_id)
+
+
+def test_s3_down_during_training_fails_the_run_and_leaves_the_alias(trained_stack, stores, mnist_slice, tmp_path):
+    registry = MlflowClient(tracking_uri=trained_stack["uri"], registry_uri=trained_stack["uri"])
+    served = registry.get_model_version_by_alias(MODEL, "production").version
+    with ExitStack() as s3_alive:
+        # A second S3 server for this tracking server only, stopped once the server is up.
+        endpoint = s3_alive.enter_context(s3_server(tmp_path / "s3", S3_KEY, S3_SECRET))
+        with tracking_server({**stores, "s3": endpoint, "base": tmp_path}, "s3-down.log") as (uri, _log):
+            s3_alive.close()
+            env = {
+                **without_credentials(),
+                "MLFLOW_TRACKING_URI": uri,
+                "MNIST_PATH": str(mnist_slice),
+                "TRAINER_EPOCHS": "1",
+                "TRAINER_RUNS": "baseline",
+                "MLFLOW_EXPERIMENT_NAME": "stack-s3-down",
+            }
+            result = subprocess.run([sys.executable, "-m", "trainer"], cwd=REPO_ROOT, env=env,
+                                    capture_output=True, text=True, timeout=600)  # fmt: skip
+            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+            experiment = client.get_experiment_by_name("stack-s3-down")
+            statuses = [run.info.status for run in client.search_runs([experiment.experiment_id])]
+            alias_now = client.get_model_version_by_alias(MODEL, "production").version
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "nothing was registered" in result.stderr, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert statuses == ["FAILED"]
+    assert alias_now == served

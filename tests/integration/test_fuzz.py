@@ -1,0 +1,142 @@
+"""Fuzzing ``/predict`` with generated bad and odd requests, directly and through nginx.
+
+Two generators: schemathesis, from the service's own OpenAPI document (valid and deliberately
+invalid requests for every operation), and a Hypothesis image fuzzer (tests/fuzz_inputs.py).
+Every request goes to gunicorn directly and through the project's nginx. The contract: no 5xx,
+every error a 4xx JSON ``{"error", "message"}``, and the gunicorn worker never dies.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+import mlflow
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, example, given, settings
+from mlflow import MlflowClient
+from schemathesis import GenerationMode
+
+from tests.fuzz_inputs import Probe, huge_json, png_bomb, probes
+from tests.onnx_model import linear_classifier
+from tests.services import mlflow_server, nginx_server, predictor_server, wait_until
+
+pytestmark = pytest.mark.integration
+
+MODEL = "Mnist_Best_Model"
+# Examples per generator; each is sent twice (direct and through nginx). The defaults make the
+# module send well over 10,000 requests (the last test checks the count).
+IMAGE_EXAMPLES = int(os.environ.get("FUZZ_IMAGE_EXAMPLES", "2600"))
+SCHEMA_EXAMPLES = int(os.environ.get("FUZZ_SCHEMA_EXAMPLES", "1500"))
+MIN_REQUESTS = 10_000
+FUZZ_SETTINGS = {"deadline": None, "database": None, "suppress_health_check": list(HealthCheck), "print_blob": True}
+
+sent: Counter = Counter()  # (target, status) -> requests
+
+
+@pytest.fixture(scope="module")
+def targets(tmp_path_factory: pytest.TempPathFactory):
+    """A tiny real ONNX model registered in a real MLflow server, served by gunicorn behind nginx."""
+    base = tmp_path_factory.mktemp("fuzz")
+    with mlflow_server(base / "mlflow") as uri:
+        mlflow.set_tracking_uri(uri)
+        onnx_path = linear_classifier(base / "model.onnx")
+        with mlflow.start_run():
+            import onnx
+
+            info = mlflow.onnx.log_model(onnx.load(str(onnx_path)), name="onnx_model")
+        client = MlflowClient(uri)
+        version = mlflow.register_model(info.model_uri, MODEL)
+        client.set_model_version_tag(MODEL, version.version, "onnx_model_uri", info.model_uri)
+        client.set_registered_model_alias(MODEL, "production", version.version)
+        log = base / "gunicorn.log"
+        with predictor_server(uri, base / "cache", log) as (direct, process, _started):
+            wait_until(lambda: requests.get(f"{direct}/ready", timeout=2).status_code == 200, 60, "model loaded")
+            workers = worker_pids(process.pid)
+            with nginx_server(base / "nginx", direct.removeprefix("http://")) as site:
+                yield {"direct": direct, "nginx": f"{site}/api", "master": process.pid, "workers": workers,
+                       "log": log}  # fmt: skip
+
+
+def worker_pids(master: int) -> set[int]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return {int(pid) for pid in children}
+
+
+def check_contract(status: int, content_type: str, text: str, path: str, what: str) -> None:
+    """No 5xx; errors are 4xx JSON with a code and a sentence; successes are predictions."""
+    assert status < 500, f"{what}: {status} {text[:300]}"
+    assert content_type.startswith("application/json"), f"{what}: {status} {content_type} {text[:200]}"
+    body = json.loads(text)
+    if status >= 400:
+        assert isinstance(body.get("error"), str) and isinstance(body.get("message"), str), f"{what}: {body}"
+        assert len(body["message"]) > 10, f"{what}: {body}"
+    elif path.endswith("/predict"):
+        assert 0 <= body["digit"] <= 9 and len(body["probabilities"]) == 10, f"{what}: {body}"
+
+
+def send(targets: dict, probe: Probe) -> None:
+    for name in ("direct", "nginx"):
+        response = requests.post(f"{targets[name]}/predict", timeout=30, **probe.request_kwargs())
+        sent[(name, response.status_code)] += 1
+        content_type = response.headers.get("Content-Type", "")
+        check_contract(response.status_code, content_type, response.text, "/predict", f"{probe.kind} via {name}")
+
+
+def test_generated_images_and_wrappings_never_cause_a_server_error(targets):
+    @settings(max_examples=IMAGE_EXAMPLES, **FUZZ_SETTINGS)
+    @given(probe=probes())
+    @example(probe=Probe("empty body", b"", "image/png"))
+    @example(probe=Probe("empty multipart field", b"", "image/png", "multipart"))
+    @example(probe=huge_json(6_000_000))
+    @example(probe=Probe("bomb via JSON", b'{"image": "' + base64.b64encode(png_bomb(20000)) + b'"}',
+                         "application/json", "json"))  # fmt: skip
+    def fuzz(probe: Probe) -> None:
+        send(targets, probe)
+
+    fuzz()
+
+
+def test_schemathesis_cases_from_the_openapi_document_never_cause_a_server_error(targets):
+    schema = schemathesis.openapi.from_url(f"{targets['direct']}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert {f"{op.method.upper()} {op.path}" for op in operations} >= {"POST /predict", "GET /model", "GET /ready"}
+    for operation in operations:
+        if operation.path == "/predict":
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):  # valid, then deliberately invalid
+                schema_fuzzer(targets, operation, mode, SCHEMA_EXAMPLES)()
+        else:  # GETs without parameters: nothing to make invalid
+            schema_fuzzer(targets, operation, GenerationMode.POSITIVE, 25)()
+
+
+def schema_fuzzer(targets: dict, operation, mode: GenerationMode, examples: int):
+    """A Hypothesis test sending schemathesis' cases for ``operation`` to both targets."""
+
+    @settings(max_examples=examples, **FUZZ_SETTINGS)
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def fuzz(case) -> None:
+        for name in ("direct", "nginx"):
+            response = case.call(base_url=targets[name])
+            sent[(name, response.status_code)] += 1
+            content_type = (response.headers.get("content-type") or [""])[0]
+            what = f"{case.method} {case.path} ({mode.value}) via {name}"
+            check_contract(response.status_code, content_type, response.text, case.path, what)
+
+    return fuzz
+
+
+def test_over_ten_thousand_requests_and_the_worker_never_died(targets):
+    total = sum(sent.values())
+    assert total >= MIN_REQUESTS, f"only {total} requests: raise FUZZ_IMAGE_EXAMPLES / FUZZ_SCHEMA_EXAMPLES"
+    assert not any(status >= 500 for (_target, status) in sent)
+    assert worker_pids(targets["master"]) == targets["workers"], "a gunicorn worker was replaced"
+    log = targets["log"].read_text()
+    for sign in ("WORKER TIMEOUT", "Worker exiting", "was sent SIGKILL", "Traceback"):
+        assert sign not in log, sign
+    statuses = Counter(status for (_target, status) in sent.elements())
+    print(f"\nfuzz: {total} requests; by status: {dict(sorted(statuses.items()))}")

@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,41 +28,10 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.wrk import require_wrk, run_wrk  # noqa: E402
 from predictor import preprocess  # noqa: E402 - after the path set-up above
 from tests.drawing import SEVEN, stroke_digit  # noqa: E402
 from tests.services import free_port, http_ok, running, wait_until  # noqa: E402
-
-WRK_SCRIPT = """
-local f = io.open("{body}", "rb")
-wrk.method = "POST"
-wrk.body = f:read("*all")
-f:close()
-wrk.headers["Content-Type"] = "{content_type}"
-"""
-
-
-def run_wrk(url: str, body: Path, content_type: str, connections: int, seconds: int, folder: Path) -> dict:
-    """One wrk run; returns requests/s, p50/p99 in ms, and non-2xx/socket error counts."""
-    script = folder / f"{body.stem}.lua"
-    script.write_text(WRK_SCRIPT.format(body=body, content_type=content_type))
-    threads = min(connections, 2)
-    result = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-s",
-         str(script), url],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    out = result.stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    latencies = {p: _ms(re.search(rf"^\s+{p}%\s+(\S+)", out, re.MULTILINE).group(1)) for p in ("50", "99")}
-    non_2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
-    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    errors = non_2xx + (sum(int(x) for x in socket.groups()) if socket else 0)
-    return {"rps": rps, "p50": latencies["50"], "p99": latencies["99"], "errors": errors}
-
-
-def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
 def main() -> int:
@@ -74,8 +41,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=15, help="duration of each wrk run")
     parser.add_argument("--concurrency", default="1,8,32")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is not installed (Debian/Ubuntu: apt-get install wrk)")
+    require_wrk()
 
     folder = Path(tempfile.mkdtemp(prefix="serving-bench-"))
     canvas = stroke_digit(SEVEN, style="dark_on_transparent")

@@ -40,3 +40,19 @@ def linear_classifier(path: Path, seed: int = 0, favourite: int | None = None) -
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return path
+
+
+def register_as_production(tracking_uri: str, onnx_path: Path, model_name: str = "Mnist_Best_Model") -> str:
+    """Log ``onnx_path`` to a new run and register it as ``model_name@production``, the way the
+    predictor finds models (version tag ``onnx_model_uri``); returns the version."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(tracking_uri)
+    with mlflow.start_run():
+        info = mlflow.onnx.log_model(onnx.load(str(onnx_path)), name="onnx_model")
+    client = MlflowClient(tracking_uri)
+    version = mlflow.register_model(info.model_uri, model_name)
+    client.set_model_version_tag(model_name, version.version, "onnx_model_uri", info.model_uri)
+    client.set_registered_model_alias(model_name, "production", version.version)
+    return str(version.version)

@@ -6,6 +6,7 @@ Every process is started here, stopped by its own PID, and listens on a free loo
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -201,6 +202,20 @@ def postgres_server(folder: Path, user: str, password: str, database: str) -> It
         )
 
 
+def worker_pids(master: int) -> set[int]:
+    """The PIDs of a gunicorn master's workers (its child processes)."""
+    return {int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()}
+
+
+def resident_mib(pids: set[int]) -> float:
+    """Resident memory of ``pids`` together, in MiB (VmRSS from /proc)."""
+    total_kib = 0
+    for pid in pids:
+        status = Path(f"/proc/{pid}/status").read_text()
+        total_kib += int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE).group(1))
+    return total_kib / 1024
+
+
 def restart_postgres(folder: Path) -> None:
     """Restart the PostgreSQL that ``postgres_server(folder, ...)`` started (same port and options).
 
@@ -310,12 +325,13 @@ http {{
 
 @contextmanager
 def predictor_server(
-    uri: str, cache: Path, log: Path, port: int | None = None
+    uri: str, cache: Path, log: Path, port: int | None = None, workers: int = 1
 ) -> Iterator[tuple[str, subprocess.Popen, float]]:
-    """The predictor under real gunicorn (one worker, 1 s registry polling); yields (URL, process, start time)."""
+    """The predictor under real gunicorn (``workers`` x 4 threads, 1 s registry polling); yields (URL, process,
+    start time)."""
     port = port or free_port()
     env = {"MLFLOW_TRACKING_URI": uri, "MODEL_CACHE_DIR": str(cache), "PREDICTOR_HOST": LOOPBACK,
-           "PREDICTOR_PORT": str(port), "GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "4",
+           "PREDICTOR_PORT": str(port), "GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": "4",
            "MODEL_POLL_SECONDS": "1", "MODEL_RETRY_MAX_SECONDS": "1", "PYTHONPATH": str(REPO_ROOT)}  # fmt: skip
     args = [sys.executable, "-m", "gunicorn", "-c", str(REPO_ROOT / "predictor" / "gunicorn.conf.py")]
     started = time.monotonic()

@@ -12,19 +12,16 @@ import base64
 import json
 import os
 from collections import Counter
-from pathlib import Path
 
-import mlflow
 import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, example, given, settings
-from mlflow import MlflowClient
 from schemathesis import GenerationMode
 
 from tests.fuzz_inputs import Probe, huge_json, png_bomb, probes
-from tests.onnx_model import linear_classifier
-from tests.services import mlflow_server, nginx_server, predictor_server, wait_until
+from tests.onnx_model import linear_classifier, register_as_production
+from tests.services import mlflow_server, nginx_server, predictor_server, wait_until, worker_pids
 
 pytestmark = pytest.mark.integration
 
@@ -44,16 +41,7 @@ def targets(tmp_path_factory: pytest.TempPathFactory):
     """A tiny real ONNX model registered in a real MLflow server, served by gunicorn behind nginx."""
     base = tmp_path_factory.mktemp("fuzz")
     with mlflow_server(base / "mlflow") as uri:
-        mlflow.set_tracking_uri(uri)
-        onnx_path = linear_classifier(base / "model.onnx")
-        with mlflow.start_run():
-            import onnx
-
-            info = mlflow.onnx.log_model(onnx.load(str(onnx_path)), name="onnx_model")
-        client = MlflowClient(uri)
-        version = mlflow.register_model(info.model_uri, MODEL)
-        client.set_model_version_tag(MODEL, version.version, "onnx_model_uri", info.model_uri)
-        client.set_registered_model_alias(MODEL, "production", version.version)
+        register_as_production(uri, linear_classifier(base / "model.onnx"))
         log = base / "gunicorn.log"
         with predictor_server(uri, base / "cache", log) as (direct, process, _started):
             wait_until(lambda: requests.get(f"{direct}/ready", timeout=2).status_code == 200, 60, "model loaded")
@@ -61,11 +49,6 @@ def targets(tmp_path_factory: pytest.TempPathFactory):
             with nginx_server(base / "nginx", direct.removeprefix("http://")) as site:
                 yield {"direct": direct, "nginx": f"{site}/api", "master": process.pid, "workers": workers,
                        "log": log}  # fmt: skip
-
-
-def worker_pids(master: int) -> set[int]:
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return {int(pid) for pid in children}
 
 
 def check_contract(status: int, content_type: str, text: str, path: str, what: str) -> None:

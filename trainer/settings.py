@@ -24,8 +24,26 @@ import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
+# Tracking URI schemes MLflow can store runs and models in (database URIs may name a driver: a+b://).
+TRACKING_SCHEMES = {"http", "https", "sqlite", "postgresql", "mysql", "mssql", "file", "databricks"}
+
+
+def tracking_uri_problem(uri: str | None) -> str | None:
+    """Why ``uri`` cannot be a tracking URI, or None when it can (unset means the embedded store)."""
+    if not uri:
+        return None
+    scheme = urlparse(uri).scheme.split("+", 1)[0].lower()
+    if scheme not in TRACKING_SCHEMES:
+        return (
+            f"MLFLOW_TRACKING_URI {uri!r} has an unsupported scheme {scheme!r}: use http(s)://host:port for a "
+            "tracking server, or a database URI such as sqlite:///path/mlflow.db or postgresql+psycopg2://..."
+        )
+    if scheme in ("http", "https") and not urlparse(uri).hostname:
+        return f"MLFLOW_TRACKING_URI {uri!r} names no host: use http://host:port"
+    return None
 
 
 @dataclass(frozen=True)
@@ -165,6 +183,8 @@ def load_settings(argv: list[str] | None = None) -> TrainerSettings:
         parser.error("--train-limit, --test-limit and --epochs must not be negative")
     if not 0.0 < args.validation_fraction < 0.5:
         parser.error("--validation-fraction must be between 0 and 0.5")
+    if problem := tracking_uri_problem(args.tracking_uri):
+        parser.error(problem)
     run_keys = [key.strip() for key in args.runs.split(",") if key.strip()] if args.runs else None
     return TrainerSettings(
         tracking_uri=args.tracking_uri,
@@ -238,6 +258,8 @@ def load_report_settings(argv: list[str] | None = None) -> ReportSettings:
         help="do not log the report to the best run (env REPORT_LOG_ARTIFACTS=false)",
     )
     args = parser.parse_args(argv)
+    if problem := tracking_uri_problem(args.tracking_uri):
+        parser.error(problem)
     web_uri = args.tracking_uri if (args.tracking_uri or "").startswith(("http://", "https://")) else None
     return ReportSettings(
         tracking_uri=args.tracking_uri,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import mlflow
 import requests
+from sqlalchemy.exc import SQLAlchemyError
 
 from trainer.settings import TrainerSettings
 
@@ -16,26 +19,41 @@ class TrackingUnavailableError(Exception):
     """The tracking server did not answer within the configured wait."""
 
 
-def wait_for_server(uri: str, timeout_seconds: float, poll_seconds: float = 2.0) -> None:
-    """Poll ``<uri>/health`` until it answers 200, or raise ``TrackingUnavailableError`` at the deadline.
+# Default ports of the database servers a tracking URI can name (when the URI gives none).
+DATABASE_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
 
-    Only http(s) URIs are polled; database and file URIs need no server.
-    """
-    if not uri.startswith(("http://", "https://")):
-        return
-    deadline = time.monotonic() + timeout_seconds
-    last_problem = "no answer"
-    while True:
-        try:
+
+def _probe(uri: str) -> str | None:
+    """One reachability check of ``uri``: None when it answers, else what went wrong."""
+    parts = urlsplit(uri)
+    scheme = parts.scheme.split("+", 1)[0]
+    try:
+        if scheme in ("http", "https"):
             response = requests.get(f"{uri.rstrip('/')}/health", timeout=5)
             if response.status_code == 200:
-                return
-            last_problem = f"HTTP {response.status_code}: {response.text[:200].strip()}"
-        except requests.RequestException as exc:
-            last_problem = f"{type(exc).__name__}: {exc}"
+                return None
+            return f"HTTP {response.status_code}: {response.text[:200].strip()}"
+        # A database server: its port must accept connections (MLflow itself would retry for ~100 s).
+        with socket.create_connection((parts.hostname, parts.port or DATABASE_PORTS[scheme]), timeout=5):
+            return None
+    except (requests.RequestException, OSError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def wait_for_server(uri: str, timeout_seconds: float, poll_seconds: float = 2.0) -> None:
+    """Poll the tracking server (``/health``) or database server until it answers.
+
+    Raises ``TrackingUnavailableError`` at the deadline. File and SQLite URIs need no server.
+    """
+    parts = urlsplit(uri)
+    scheme = parts.scheme.split("+", 1)[0]
+    if scheme not in ("http", "https", *DATABASE_PORTS) or (scheme in DATABASE_PORTS and not parts.hostname):
+        return
+    deadline = time.monotonic() + timeout_seconds
+    while (problem := _probe(uri)) is not None:
         if time.monotonic() >= deadline:
             raise TrackingUnavailableError(
-                f"tracking server {uri} is not reachable after {timeout_seconds:.0f}s ({last_problem}). "
+                f"tracking server {redacted(uri)} is not reachable after {timeout_seconds:.0f}s ({problem}). "
                 "Start it (docker compose up -d tracking) or unset MLFLOW_TRACKING_URI to use the "
                 "embedded local store."
             )
@@ -63,6 +81,15 @@ def configure_client() -> None:
         os.environ.setdefault(name, value)
 
 
+def redacted(uri: str) -> str:
+    """``uri`` without its password, for messages and logs."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def embedded_tracking_uri(local_store: Path) -> str:
     """SQLite tracking URI inside ``local_store`` (the registry needs a database, not plain files)."""
     return f"sqlite:///{(local_store / 'mlflow.db').resolve()}"
@@ -81,7 +108,11 @@ def connect(settings: TrainerSettings) -> str:
         artifact_location = None  # the server decides (proxied mlflow-artifacts:/ in the stack)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    experiment = mlflow.get_experiment_by_name(settings.experiment_name)
+    try:
+        experiment = mlflow.get_experiment_by_name(settings.experiment_name)
+    except SQLAlchemyError as exc:  # a database URI whose server is down or refuses the credentials
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise TrackingUnavailableError(f"the tracking database {redacted(uri)} cannot be used: {reason}") from None
     if experiment is not None:
         return experiment.experiment_id
     return mlflow.create_experiment(settings.experiment_name, artifact_location=artifact_location)

@@ -260,13 +260,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     except MlflowException as exc:
-        print(
-            f"error: the tracking server refused or failed a request: {exc}\n"
-            "The active run is marked FAILED and nothing was registered. The tracking server's log says why "
-            "(docker compose logs tracking); HTTP 500s on artifact uploads usually mean its artifact store "
-            "(S3/MinIO) is down or its credentials are wrong.",
-            file=sys.stderr,
-        )
+        print(f"error: the tracking server refused or failed a request: {exc}", file=sys.stderr)
+        print("Nothing was registered; a run that was in progress is marked FAILED.", file=sys.stderr)
+        if "500" in str(exc):
+            print(
+                "The tracking server's log says why (docker compose logs tracking); HTTP 500s on artifact "
+                "uploads usually mean its artifact store (S3/MinIO) is down or its credentials are wrong.",
+                file=sys.stderr,
+            )
         return 4
     except KeyboardInterrupt:
         print("interrupted: the active run is marked KILLED and nothing was promoted", file=sys.stderr)

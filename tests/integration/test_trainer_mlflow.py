@@ -186,6 +186,17 @@ def test_unreachable_tracking_server_is_a_clear_bounded_error(mnist_slice):
     assert time.monotonic() - started < 100
 
 
+def test_unreachable_tracking_database_is_a_clear_bounded_error_without_the_password(mnist_slice):
+    started = time.monotonic()
+    uri = f"postgresql+psycopg2://mlflow:s3cret-pw@127.0.0.1:{free_port()}/mlflow"
+    result = run_trainer(trainer_env(uri, mnist_slice, TRACKING_WAIT_SECONDS="3"), timeout=120)
+    assert result.returncode == 3
+    assert "is not reachable after 3s" in result.stderr and "mlflow:***@127.0.0.1" in result.stderr
+    assert "s3cret-pw" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert time.monotonic() - started < 60  # MLflow's own database retries alone would take ~100 s
+
+
 def test_nan_loss_fails_the_run_and_nothing_is_promoted(tmp_path, mnist_slice):
     import mlflow
 

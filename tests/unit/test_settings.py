@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from trainer.settings import load_settings
+from trainer.settings import load_report_settings, load_settings
 
 
 def test_defaults_without_environment(monkeypatch):
@@ -39,3 +39,41 @@ def test_bad_numbers_are_readable_errors(monkeypatch, capsys):
         load_settings(["--validation-fraction", "0.9"])
     assert exit_info.value.code == 2
     assert "--validation-fraction" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("htp://tracking:5000", "unsupported scheme 'htp'"),
+        ("tracking:5000", "unsupported scheme 'tracking'"),
+        ("s3://bucket/mlruns", "unsupported scheme 's3'"),
+        ("http:///no-host", "names no host"),
+    ],
+)
+def test_a_bad_tracking_uri_is_refused_before_any_work(monkeypatch, capsys, uri, message):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    for load in (load_settings, load_report_settings):
+        with pytest.raises(SystemExit) as exit_info:
+            load([])
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["http://tracking:5000", "https://mlflow.example.com", "sqlite:///mlruns/mlflow.db",
+     "postgresql+psycopg2://mlflow:pw@db:5432/mlflow", "mysql://u:p@db/mlflow", "file:///tmp/mlruns"],
+)  # fmt: skip
+def test_every_kind_of_store_mlflow_supports_is_accepted(monkeypatch, uri):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    assert load_settings([]).tracking_uri == uri
+
+
+def test_database_passwords_never_reach_messages():
+    from trainer.tracking import redacted
+
+    assert (
+        redacted("postgresql+psycopg2://mlflow:s3cret@db:5432/mlflow")
+        == "postgresql+psycopg2://mlflow:***@db:5432/mlflow"
+    )
+    assert redacted("http://tracking:5000") == "http://tracking:5000"

@@ -8,6 +8,8 @@ Only the training work is shrunk (compose.e2e.yaml mounts the local MNIST; a sli
 from __future__ import annotations
 
 import os
+import secrets
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +32,9 @@ ALIAS = "production"
 RUN_KEYS = {"baseline", "architecture", "tuned"}
 TRAIN_SLICE = {"MNIST_TRAIN_LIMIT": "20000", "MNIST_TEST_LIMIT": "2000", "TRAINER_EPOCHS": "3"}
 DRAWINGS_PER_DIGIT = 3
+# Credentials of this run only: they must reach the containers' environment, never an image.
+CREDENTIALS = {"POSTGRES_PASSWORD": secrets.token_hex(12), "MINIO_ROOT_USER": "e2e-" + secrets.token_hex(4),
+               "MINIO_ROOT_PASSWORD": secrets.token_hex(12)}  # fmt: skip
 MIN_DRAWN_CORRECT = 0.9  # a model trained on a slice for 3 epochs; the full one scores 98.5 % here
 
 
@@ -72,7 +77,7 @@ def stack(mnist_full: Path) -> Iterator[Stack]:
     frontend_port, mlflow_port = free_port(), free_port()
     env = {**os.environ, "E2E_MNIST_FILE": str(mnist_full), "PUBLISH_ADDRESS": "127.0.0.1",
            "FRONTEND_PORT": str(frontend_port), "MLFLOW_UI_PORT": str(mlflow_port),
-           "IMAGE_TAG_SUFFIX": "-e2e", "MODEL_POLL_SECONDS": "3", **TRAIN_SLICE}  # fmt: skip
+           "IMAGE_TAG_SUFFIX": "-e2e", "MODEL_POLL_SECONDS": "3", **TRAIN_SLICE, **CREDENTIALS}  # fmt: skip
     compose = ComposeStack(PROJECT, Path(__file__).with_name("compose.e2e.yaml"), env)
     compose.down("-v", "--remove-orphans")  # a stack left by an interrupted run
     try:
@@ -86,11 +91,29 @@ def test_1_images_build_and_every_service_becomes_healthy(stack: Stack):
     stack.compose("up", "-d", "--wait", "--wait-timeout", "300", timeout=420)
     stack.all_healthy()
     assert requests.get(f"{stack.mlflow}/health", timeout=5).status_code == 200
+    for service in ("tracking", "predictor", "frontend"):
+        assert stack.compose("exec", "-T", service, "id", "-u").strip() != "0", f"{service} runs as root"
     # Before training there is no model: the API says so, and tells the user what to run.
     answer = requests.post(f"{stack.frontend}/api/predict", data=png_bytes(stroke_digit(SEVEN)),
                            headers={"Content-Type": "image/png"}, timeout=10)  # fmt: skip
     assert answer.status_code == 503 and answer.json()["error"] == "model_unavailable"
     assert "docker compose run" in answer.json()["message"]
+
+
+def test_1b_no_credential_is_baked_into_any_image(stack: Stack):
+    for service in ("tracking", "trainer", "predictor", "frontend"):
+        image = f"mnistmlops/mlops-mnist:{service}-e2e"
+        history = subprocess.run(["docker", "history", "--no-trunc", "--format", "{{.CreatedBy}}", image],
+                                 capture_output=True, text=True, check=True).stdout  # fmt: skip
+        config = subprocess.run(["docker", "image", "inspect", "--format", "{{json .Config.Env}}", image],
+                                capture_output=True, text=True, check=True).stdout  # fmt: skip
+        for value in CREDENTIALS.values():
+            assert value not in history + config, f"a credential is in the {service} image"
+        for name in ("PASSWORD", "SECRET", "ACCESS_KEY"):
+            assert name not in config, f"{service} image sets {name} in its environment"
+    # ... while the running stack does have them, where they belong.
+    environment = stack.compose("exec", "-T", "tracking", "env")
+    assert f"POSTGRES_PASSWORD={CREDENTIALS['POSTGRES_PASSWORD']}" in environment
 
 
 def test_2_trainer_logs_three_runs_registers_the_best_and_stores_artifacts_in_the_bucket(stack: Stack):

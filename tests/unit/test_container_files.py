@@ -82,7 +82,7 @@ def test_workflow_tests_then_builds_every_service_for_both_architectures():
     flow = workflow()
     assert flow["on"]["push"]["branches"] == ["main"] and "pull_request" in flow["on"]
     images = flow["jobs"]["images"]
-    assert set(images["needs"]) == {"test", "e2e"}
+    assert set(images["needs"]) == {"test", "e2e", "audit"}
     assert images["strategy"]["matrix"]["service"] == list(SERVICES)
     steps = {step.get("uses", "").split("@")[0]: step for step in images["steps"]}
     build = steps["docker/build-push-action"]["with"]
@@ -111,3 +111,10 @@ def test_the_repository_name_is_set_once_and_compose_uses_the_same():
     compose = (REPO_ROOT / "compose.yaml").read_text()
     names = re.findall(r"image: \$\{IMAGE_NAMESPACE:-\w+\}/\$\{IMAGE_REPOSITORY:-([\w-]+)\}:(\w+)", compose)
     assert sorted(names) == sorted((repository, service) for service in SERVICES)
+
+
+def test_workflow_audits_every_services_requirements():
+    steps = " ".join(step.get("run", "") for step in workflow()["jobs"]["audit"]["steps"])
+    assert "pip-audit --requirement" in steps and "security/accepted-vulnerabilities.txt" in steps
+    for service in ("tracking", "trainer", "predictor"):
+        assert service in steps

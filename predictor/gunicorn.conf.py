@@ -1,5 +1,9 @@
 """gunicorn settings, all from the environment (see settings.py): ``gunicorn -c predictor/gunicorn.conf.py``."""
 
+import json
+
+from gunicorn import util
+
 from predictor.settings import load_settings
 
 _settings = load_settings()
@@ -23,3 +27,20 @@ access_log_format = (
     '{"time":"%(t)s","remote":"%(h)s","method":"%(m)s","path":"%(U)s","status":%(s)s,'
     '"bytes":%(B)s,"latency_ms":%(M)s,"agent":"%(a)s"}'
 )
+
+
+def json_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """Gunicorn's own errors (request line or headers too large, malformed HTTP) as the API's JSON.
+
+    gunicorn answers requests it cannot parse before Flask sees them, with an HTML page; the API
+    promises JSON ``{"error", "message"}`` for every error, so its one writer is replaced here.
+    """
+    body = json.dumps({"error": reason.lower().replace(" ", "_"), "message": f"{mesg}."}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin1") + body)
+
+
+util.write_error = json_error

@@ -113,6 +113,21 @@ def schema_fuzzer(targets: dict, operation, mode: GenerationMode, examples: int)
     return fuzz
 
 
+@pytest.mark.parametrize("length", [5_000, 10_000, 70_000])
+def test_oversized_request_lines_and_headers_are_json_errors_too(targets, length):
+    # Rejected by gunicorn's or nginx's HTTP parser before the app sees them.
+    for name in ("direct", "nginx"):
+        for response in (
+            requests.post(f"{targets[name]}/predict?debug={'1' * length}", data=b"x", timeout=10,
+                          headers={"Content-Type": "image/png"}),
+            requests.post(f"{targets[name]}/predict", data=b"x", timeout=10,
+                          headers={"Content-Type": "image/png", "X-Padding": "p" * length}),
+        ):  # fmt: skip
+            sent[(name, response.status_code)] += 1
+            check_contract(response.status_code, response.headers.get("Content-Type", ""), response.text,
+                           "/predict", f"{length}-byte line or header via {name}")  # fmt: skip
+
+
 def test_over_ten_thousand_requests_and_the_worker_never_died(targets):
     total = sum(sent.values())
     assert total >= MIN_REQUESTS, f"only {total} requests: raise FUZZ_IMAGE_EXAMPLES / FUZZ_SCHEMA_EXAMPLES"

@@ -232,7 +232,7 @@ def test_s3_down_during_training_fails_the_run_and_leaves_the_alias(trained_stac
             statuses = [run.info.status for run in client.search_runs([experiment.experiment_id])]
             alias_now = client.get_model_version_by_alias(MODEL, "production").version
     assert result.returncode != 0, result.stdout[-2000:]
-    assert "nothing was registered" in result.stderr, result.stderr[-3000:]
+    assert "Nothing was registered" in result.stderr, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     assert statuses == ["FAILED"]
     assert alias_now == served

@@ -7,11 +7,15 @@ server itself); ``exec`` the server, so it receives the container's signals dire
 
 from __future__ import annotations
 
+import configparser
 import os
+import secrets
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import boto3
 import psycopg2
@@ -115,7 +119,7 @@ def server_command(settings: TrackingSettings) -> list[str]:
     """The ``mlflow server`` command line: PostgreSQL backend, proxied S3 artifacts, explicit hosts."""
     # --backend-store-uri comes from MLFLOW_BACKEND_STORE_URI (see server_environment), so the
     # database password never shows in the process list.
-    return [
+    command = [
         sys.executable, "-m", "mlflow", "server",
         "--artifacts-destination", settings.artifacts_destination,
         "--serve-artifacts",
@@ -124,6 +128,28 @@ def server_command(settings: TrackingSettings) -> list[str]:
         "--workers", str(settings.workers),
         "--allowed-hosts", settings.allowed_hosts,
     ]  # fmt: skip
+    return [*command, "--app-name", "basic-auth"] if settings.auth_enabled else command
+
+
+def write_auth_config(settings: TrackingSettings, folder: Path) -> Path:
+    """Write MLflow's basic-auth configuration file into ``folder``.
+
+    The admin password is not in it: MLflow reads MLFLOW_AUTH_ADMIN_PASSWORD from the environment
+    when it creates the admin user (once, in an empty user store).
+    """
+    config = configparser.ConfigParser()
+    config["mlflow"] = {
+        "default_permission": "READ",
+        "database_uri": settings.auth_database_uri,
+        "admin_username": settings.auth_admin_username,
+        "authorization_function": "mlflow.server.auth:authenticate_request_basic_auth",
+    }
+    if settings.auth_database_uri.startswith("sqlite:///"):
+        Path(settings.auth_database_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    path = folder / "basic_auth.ini"
+    with path.open("w") as handle:
+        config.write(handle)
+    return path
 
 
 def server_environment(settings: TrackingSettings) -> dict[str, str]:
@@ -135,6 +161,10 @@ def server_environment(settings: TrackingSettings) -> dict[str, str]:
     env["AWS_ACCESS_KEY_ID"] = settings.s3_access_key
     env["AWS_SECRET_ACCESS_KEY"] = settings.s3_secret_key
     env["AWS_DEFAULT_REGION"] = settings.s3_region
+    if settings.auth_enabled:
+        env["MLFLOW_AUTH_CONFIG_PATH"] = str(write_auth_config(settings, Path(tempfile.mkdtemp(prefix="mlflow-auth-"))))
+        # Signs the UI's CSRF tokens; every worker must share it. Random per start unless set.
+        env.setdefault("MLFLOW_FLASK_SERVER_SECRET_KEY", secrets.token_hex(32))
     return env
 
 
@@ -157,6 +187,7 @@ def main() -> int:
         print(f"[tracking] error: {exc}", file=sys.stderr, flush=True)
         return 1
     command = server_command(settings)
-    print(f"[tracking] starting mlflow server on {settings.host}:{settings.port}", flush=True)
+    auth = f"basic-auth, admin user {settings.auth_admin_username!r}" if settings.auth_enabled else "off"
+    print(f"[tracking] starting mlflow server on {settings.host}:{settings.port}; authentication: {auth}", flush=True)
     os.execve(command[0], command, server_environment(settings))
     return 0  # not reached: execve replaces the process

@@ -14,6 +14,10 @@
 | MLFLOW_WORKERS                     | 2                                                |
 | MLFLOW_SERVER_ENABLE_JOB_EXECUTION | false (MLflow's own variable, passed through)    |
 | DEPENDENCY_WAIT_SECONDS            | 60                                               |
+| MLFLOW_AUTH_ADMIN_PASSWORD         | (empty: no authentication; set: basic-auth on)   |
+| MLFLOW_AUTH_ADMIN_USERNAME         | admin                                            |
+| MLFLOW_AUTH_DATABASE_URI           | sqlite:////var/lib/mlflow-auth/basic_auth.db     |
+| MLFLOW_FLASK_SERVER_SECRET_KEY     | (random per start; MLflow's own variable)        |
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
+DEFAULT_AUTH_DATABASE_URI = "sqlite:////var/lib/mlflow-auth/basic_auth.db"  # users and permissions (a volume)
 DEFAULT_ALLOWED_HOSTS = "tracking,tracking:*,localhost,localhost:*,127.0.0.1,127.0.0.1:*"
 
 
@@ -49,6 +54,14 @@ class TrackingSettings:
     allowed_hosts: str
     workers: int
     wait_seconds: float
+    auth_admin_username: str = "admin"
+    auth_admin_password: str = ""  # empty: the server runs without authentication
+    auth_database_uri: str = DEFAULT_AUTH_DATABASE_URI
+
+    @property
+    def auth_enabled(self) -> bool:
+        """MLflow's basic-auth app is on when an admin password is configured."""
+        return bool(self.auth_admin_password)
 
     @property
     def backend_store_uri(self) -> str:
@@ -100,4 +113,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> TrackingSettings:
         allowed_hosts=allowed_hosts,
         workers=_get_number(env, "MLFLOW_WORKERS", "2", int),
         wait_seconds=_get_number(env, "DEPENDENCY_WAIT_SECONDS", "60", float),
+        auth_admin_username=_get(env, "MLFLOW_AUTH_ADMIN_USERNAME", "admin"),
+        auth_admin_password=env.get("MLFLOW_AUTH_ADMIN_PASSWORD", ""),
+        auth_database_uri=_get(env, "MLFLOW_AUTH_DATABASE_URI", DEFAULT_AUTH_DATABASE_URI),
     )

@@ -262,6 +262,12 @@ def main(argv: list[str] | None = None) -> int:
     except MlflowException as exc:
         print(f"error: the tracking server refused or failed a request: {exc}", file=sys.stderr)
         print("Nothing was registered; a run that was in progress is marked FAILED.", file=sys.stderr)
+        if exc.get_http_status_code() in (401, 403) or "401" in str(exc):
+            print(
+                "The tracking server asks for a login: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD "
+                "(in the stack: MLFLOW_AUTH_ADMIN_USERNAME / MLFLOW_AUTH_ADMIN_PASSWORD in .env).",
+                file=sys.stderr,
+            )
         if "500" in str(exc):
             print(
                 "The tracking server's log says why (docker compose logs tracking); HTTP 500s on artifact "

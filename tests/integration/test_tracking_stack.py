@@ -236,3 +236,37 @@ def test_s3_down_during_training_fails_the_run_and_leaves_the_alias(trained_stac
     assert "Traceback" not in result.stderr
     assert statuses == ["FAILED"]
     assert alias_now == served
+
+
+def test_optional_basic_auth_refuses_anonymous_requests_and_the_services_sign_in(stores, mnist_slice, tmp_path):
+    admin_password = "auth-test-admin-pw"
+    port = free_port()
+    env = tracking_env(stores, port, MLFLOW_AUTH_ADMIN_PASSWORD=admin_password,
+                       MLFLOW_AUTH_DATABASE_URI=f"sqlite:///{tmp_path / 'auth' / 'basic_auth.db'}")  # fmt: skip
+    log = tmp_path / "auth.log"
+    with running([sys.executable, "-m", "tracking"], log, env) as process:
+        uri = f"http://127.0.0.1:{port}"
+        wait_until(http_ok(f"{uri}/health"), 120, "tracking server with basic-auth", process)
+        assert "authentication: basic-auth, admin user 'admin'" in log.read_text()
+        search = f"{uri}/api/2.0/mlflow/experiments/search?max_results=5"
+        assert requests.get(search, timeout=10).status_code == 401
+        assert requests.get(search, auth=("admin", "wrong"), timeout=10).status_code == 401
+        assert requests.get(search, auth=("admin", admin_password), timeout=10).status_code == 200
+        trainer = {**without_credentials(), "MLFLOW_TRACKING_URI": uri, "MNIST_PATH": str(mnist_slice),
+                   "TRAINER_EPOCHS": "1", "TRAINER_RUNS": "baseline",
+                   "MLFLOW_EXPERIMENT_NAME": "stack-auth"}  # fmt: skip
+        anonymous = subprocess.run([sys.executable, "-m", "trainer"], cwd=REPO_ROOT, env=trainer,
+                                   capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert anonymous.returncode == 4 and "MLFLOW_TRACKING_USERNAME" in anonymous.stderr, anonymous.stderr[-2000:]
+        signed_in = {**trainer, "MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": admin_password}
+        result = subprocess.run([sys.executable, "-m", "trainer"], cwd=REPO_ROOT, env=signed_in,
+                                capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        # The predictor's way in: MLflow's client with the same credentials from the environment.
+        check = subprocess.run(
+            [sys.executable, "-c", "from mlflow import MlflowClient; "
+             "v = MlflowClient().get_model_version_by_alias('Mnist_Best_Model', 'production'); print(v.run_id)"],
+            env={**signed_in}, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert check.returncode == 0 and len(check.stdout.strip()) == 32, check.stderr[-2000:]
+    assert admin_password not in log.read_text()

@@ -15,7 +15,16 @@ import requests
 from mlflow import MlflowClient
 
 from tests.conftest import REPO_ROOT
-from tests.services import free_port, http_ok, postgres_server, restart_postgres, running, s3_server, wait_until
+from tests.services import (
+    free_port,
+    http_ok,
+    postgres_server,
+    predictor_server,
+    restart_postgres,
+    running,
+    s3_server,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -262,11 +271,14 @@ def test_optional_basic_auth_refuses_anonymous_requests_and_the_services_sign_in
         result = subprocess.run([sys.executable, "-m", "trainer"], cwd=REPO_ROOT, env=signed_in,
                                 capture_output=True, text=True, timeout=600)  # fmt: skip
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-        # The predictor's way in: MLflow's client with the same credentials from the environment.
-        check = subprocess.run(
-            [sys.executable, "-c", "from mlflow import MlflowClient; "
-             "v = MlflowClient().get_model_version_by_alias('Mnist_Best_Model', 'production'); print(v.run_id)"],
-            env={**signed_in}, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-        assert check.returncode == 0 and len(check.stdout.strip()) == 32, check.stderr[-2000:]
+        # The predictor signs in the same way (MLflow's client reads the credentials from its environment).
+        credentials = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": admin_password}
+        alias = requests.get(f"{uri}/api/2.0/mlflow/registered-models/alias", timeout=10,
+                             auth=("admin", admin_password), params={"name": MODEL, "alias": "production"})  # fmt: skip
+        version = alias.json()["model_version"]["version"]
+        with predictor_server(uri, tmp_path / "cache", tmp_path / "predictor.log", extra_env=credentials) as (
+            predictor, _process, _started,
+        ):  # fmt: skip
+            wait_until(http_ok(f"{predictor}/ready"), 60, "predictor signed in to the tracking server")
+            assert requests.get(f"{predictor}/model", timeout=5).json()["version"] == version
     assert admin_password not in log.read_text()

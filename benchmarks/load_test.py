@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.wrk import require, run_ab  # noqa: E402 - after the path set-up above
 from tests.drawing import SEVEN, stroke_digit  # noqa: E402
-from tests.services import nginx_server, predictor_server, resident_mib, wait_until, worker_pids  # noqa: E402
+from tests.services import http_ok, nginx_server, predictor_server, resident_mib, wait_until, worker_pids  # noqa: E402
 
 MAX_GROWTH = 0.10
 
@@ -65,9 +65,7 @@ def main() -> int:
             process,
             _started,
         ):
-            import requests
-
-            wait_until(lambda: requests.get(f"{direct}/ready", timeout=2).status_code == 200, 120, "model loaded")
+            wait_until(http_ok(f"{direct}/ready"), 120, "model loaded")
             with nginx_server(folder / "nginx", direct.removeprefix("http://")) as site:
                 figures = load_check(site, process.pid, folder, args.requests, args.concurrency, args.warmup)
     finally:

@@ -92,12 +92,8 @@ def _env_float(name: str, default: float) -> float:
         raise SystemExit(f"error: {name} must be a number, got {raw!r}") from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the CLI parser; every flag's default comes from its environment variable."""
-    parser = argparse.ArgumentParser(
-        prog="python -m trainer",
-        description="Train three tracked MNIST CNNs and promote the best to the model registry.",
-    )
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the runs and the registry are, and what they are called: shared by training and the report."""
     parser.add_argument(
         "--tracking-uri",
         default=os.environ.get("MLFLOW_TRACKING_URI") or None,
@@ -114,6 +110,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("MLFLOW_EXPERIMENT_NAME", "mnist-cnn"),
         help="experiment name (env MLFLOW_EXPERIMENT_NAME)",
     )
+    parser.add_argument(
+        "--model-name",
+        default=_env("REGISTERED_MODEL_NAME", "Mnist_Best_Model"),
+        help="registered model name (env REGISTERED_MODEL_NAME)",
+    )
+    parser.add_argument(
+        "--alias",
+        default=_env("MODEL_ALIAS", "production"),
+        help="alias given to the promoted version (env MODEL_ALIAS)",
+    )
+    parser.add_argument(
+        "--tracking-wait",
+        type=float,
+        default=_env_float("TRACKING_WAIT_SECONDS", 60),
+        help="seconds to wait for the tracking server (env TRACKING_WAIT_SECONDS)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the CLI parser; every flag's default comes from its environment variable."""
+    parser = argparse.ArgumentParser(
+        prog="python -m trainer",
+        description="Train three tracked MNIST CNNs and promote the best to the model registry.",
+    )
+    add_store_arguments(parser)
     parser.add_argument(
         "--mnist-path",
         type=Path,
@@ -151,26 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=_env_int("TRAINER_SEED", 42), help="random seed (env TRAINER_SEED)")
     parser.add_argument(
-        "--model-name",
-        default=_env("REGISTERED_MODEL_NAME", "Mnist_Best_Model"),
-        help="registered model name (env REGISTERED_MODEL_NAME)",
-    )
-    parser.add_argument(
-        "--alias",
-        default=_env("MODEL_ALIAS", "production"),
-        help="alias given to the promoted version (env MODEL_ALIAS)",
-    )
-    parser.add_argument(
         "--force-promote",
         action="store_true",
         default=_env("FORCE_PROMOTE", "false").lower() in TRUE_WORDS,
         help="promote even when the current champion is as good (env FORCE_PROMOTE)",
-    )
-    parser.add_argument(
-        "--tracking-wait",
-        type=float,
-        default=_env_float("TRACKING_WAIT_SECONDS", 60),
-        help="seconds to wait for the tracking server (env TRACKING_WAIT_SECONDS)",
     )
     return parser
 
@@ -239,16 +244,11 @@ class ReportSettings:
 
 def load_report_settings(argv: list[str] | None = None) -> ReportSettings:
     """Parse ``argv`` on top of the environment for the report command."""
-    tracking_uri = os.environ.get("MLFLOW_TRACKING_URI") or None
     parser = argparse.ArgumentParser(
         prog="python -m trainer.report",
         description="Write the experiment report (Markdown, HTML, Word) from the tracking server.",
     )
-    parser.add_argument("--tracking-uri", default=tracking_uri, help="env MLFLOW_TRACKING_URI")
-    parser.add_argument("--local-store", type=Path, default=Path(_env("TRAINER_LOCAL_STORE", "mlruns-local")))
-    parser.add_argument("--experiment", default=_env("MLFLOW_EXPERIMENT_NAME", "mnist-cnn"))
-    parser.add_argument("--model-name", default=_env("REGISTERED_MODEL_NAME", "Mnist_Best_Model"))
-    parser.add_argument("--alias", default=_env("MODEL_ALIAS", "production"))
+    add_store_arguments(parser)
     parser.add_argument("--output-dir", type=Path, default=Path(_env("REPORT_DIR", "reports")), help="env REPORT_DIR")
     parser.add_argument(
         "--no-log-artifacts",
@@ -272,5 +272,5 @@ def load_report_settings(argv: list[str] | None = None) -> ReportSettings:
         mlflow_ui_url=_env("MLFLOW_UI_URL", web_uri or "http://localhost:5000").rstrip("/"),
         frontend_url=_env("FRONTEND_URL", "http://localhost").rstrip("/"),
         image_repository=f"{_env('IMAGE_NAMESPACE', 'mnistmlops')}/{_env('IMAGE_REPOSITORY', 'mlops-mnist')}",
-        tracking_wait_seconds=_env_float("TRACKING_WAIT_SECONDS", 60),
+        tracking_wait_seconds=args.tracking_wait,
     )

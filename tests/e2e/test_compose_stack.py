@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from mlflow import MlflowClient
 
 from tests.drawing import SEVEN, png_bytes, redraw, stroke_digit
 from tests.e2e.stack import ComposeStack, ensure_base_images, ensure_docker
-from tests.services import free_port
+from tests.services import free_port, http_ok, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -49,17 +48,8 @@ class Stack:
 
     def wait_for_model(self, timeout: float = 120) -> dict:
         """Poll the predictor through nginx until it serves a model; returns ``/api/model``."""
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            try:
-                last = requests.get(f"{self.frontend}/api/model", timeout=5)
-                if last.status_code == 200:
-                    return last.json()
-            except requests.RequestException:
-                pass
-            time.sleep(1)
-        raise AssertionError(f"no model served after {timeout:.0f}s: {last.text if last is not None else 'no answer'}")
+        wait_until(http_ok(f"{self.frontend}/api/model"), timeout, "a model served through the frontend")
+        return requests.get(f"{self.frontend}/api/model", timeout=5).json()
 
     def all_healthy(self) -> None:
         """Every long-running service is running and healthy."""

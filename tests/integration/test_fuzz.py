@@ -21,7 +21,7 @@ from schemathesis import GenerationMode
 
 from tests.fuzz_inputs import Probe, huge_json, png_bomb, probes
 from tests.onnx_model import linear_classifier, register_as_production
-from tests.services import mlflow_server, nginx_server, predictor_server, wait_until, worker_pids
+from tests.services import http_ok, mlflow_server, nginx_server, predictor_server, wait_until, worker_pids
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +44,7 @@ def targets(tmp_path_factory: pytest.TempPathFactory):
         register_as_production(uri, linear_classifier(base / "model.onnx"))
         log = base / "gunicorn.log"
         with predictor_server(uri, base / "cache", log) as (direct, process, _started):
-            wait_until(lambda: requests.get(f"{direct}/ready", timeout=2).status_code == 200, 60, "model loaded")
+            wait_until(http_ok(f"{direct}/ready"), 60, "model loaded")
             workers = worker_pids(process.pid)
             with nginx_server(base / "nginx", direct.removeprefix("http://")) as site:
                 yield {"direct": direct, "nginx": f"{site}/api", "master": process.pid, "workers": workers,

@@ -9,11 +9,10 @@ from __future__ import annotations
 import shutil
 
 import pytest
-import requests
 
 from benchmarks.load_test import MAX_GROWTH, load_check
 from tests.onnx_model import linear_classifier, register_as_production
-from tests.services import mlflow_server, nginx_server, predictor_server, wait_until
+from tests.services import http_ok, mlflow_server, nginx_server, predictor_server, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +23,7 @@ def test_twenty_thousand_requests_at_concurrency_32_through_nginx(tmp_path):
     with mlflow_server(tmp_path / "mlflow") as uri:
         register_as_production(uri, linear_classifier(tmp_path / "model.onnx"))
         with predictor_server(uri, tmp_path / "cache", tmp_path / "gunicorn.log", workers=2) as (direct, process, _):
-            wait_until(lambda: requests.get(f"{direct}/ready", timeout=2).status_code == 200, 60, "model loaded")
+            wait_until(http_ok(f"{direct}/ready"), 60, "model loaded")
             with nginx_server(tmp_path / "nginx", direct.removeprefix("http://")) as site:
                 figures = load_check(site, process.pid, tmp_path, requests=20_000, connections=32, warmup=2_000)
     print(f"\nload: {figures}")

@@ -11,7 +11,7 @@ import io
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps, ImageStat, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from predictor.errors import ApiError
 
@@ -26,6 +26,7 @@ INK_THRESHOLD = 0.15  # share of full contrast above which a pixel counts as ink
 MIN_CONTRAST = 0.1  # below this the image is blank (or a flat colour)
 SUPPORTED_FORMATS = {"PNG", "JPEG", "WEBP", "GIF", "BMP"}
 EXIF_ORIENTATION = 0x0112
+METADATA_KEYS = ("exif", "xmp", "XML:com.adobe.xmp")  # where Pillow's readers put EXIF and XMP
 WORKING_SIDE = 112  # 4x the model's input: plenty of detail for a 20-pixel digit
 
 
@@ -61,9 +62,10 @@ def to_gray(image: Image.Image) -> np.ndarray:
     """Grayscale float32 in [0, 1], with any transparency composited onto a contrasting background.
 
     A transparent canvas carries its drawing in the alpha channel: strokes are composited onto white
-    when they are dark and onto black when they are light, so either kind stays visible.
+    when they are dark and onto black when they are light, so either kind stays visible. Only the
+    drawn region (plus a background margin) is returned: everything outside it is plain background.
     """
-    if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
+    if has_orientation(image):
         image = ImageOps.exif_transpose(image)  # photos: honour the camera's rotation
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         values = np.asarray(image, dtype=np.float64)
@@ -72,31 +74,73 @@ def to_gray(image: Image.Image) -> np.ndarray:
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     if not has_alpha:
         return np.asarray(shrink(image.convert("L")), dtype=np.float32) / 255.0
-    # All in Pillow's C code, one float conversion at the end. Composite first, shrink after: reducing
-    # the single gray channel is ~10x cheaper than reducing RGBA (which Pillow premultiplies).
+    # All in Pillow's C code, one float conversion at the end. Crop to where anything is drawn first
+    # (a digit covers a fraction of the canvas), composite, then shrink the single gray channel:
+    # reducing gray is ~10x cheaper than reducing RGBA (which Pillow premultiplies).
+    factor = shrink_factor(image.size)
     rgba = image if image.mode == "RGBA" else image.convert("RGBA")
+    rgba = rgba.crop(drawn_box(rgba.getchannel("A"), factor))
     alpha = rgba.getchannel("A")
     gray = rgba.convert("L")
     visible = alpha.convert("1", dither=Image.Dither.NONE)  # "mostly opaque" mask: alpha >= 128
-    stroke_level = ImageStat.Stat(gray, visible).mean[0] if visible.getbbox() else 0.0
+    histogram = np.asarray(gray.histogram(visible), dtype=np.float64)
+    stroke_level = float(histogram @ np.arange(256)) / histogram.sum() if histogram.any() else 0.0
     background = Image.new("L", gray.size, 255 if stroke_level < 128 else 0)
-    return np.asarray(shrink(Image.composite(gray, background, alpha)), dtype=np.float32) / 255.0
+    return np.asarray(shrink(Image.composite(gray, background, alpha), factor), dtype=np.float32) / 255.0
 
 
-def shrink(image: Image.Image, smallest: int = WORKING_SIDE) -> Image.Image:
-    """Box-average a large image down to about ``smallest`` pixels on its shorter side.
+def has_orientation(image: Image.Image) -> bool:
+    """Whether EXIF or XMP metadata asks for the image to be rotated or mirrored.
+
+    Parsing metadata costs ~40 us even when there is none (a canvas PNG never has any): look first.
+    """
+    if not any(key in image.info for key in METADATA_KEYS):
+        return False
+    return image.getexif().get(EXIF_ORIENTATION, 1) != 1
+
+
+def drawn_box(alpha: Image.Image, grid: int) -> tuple[int, int, int, int]:
+    """The box around every not fully transparent pixel, grown by ``grid`` pixels of background.
+
+    Its corners sit on multiples of ``grid`` (clamped to the image), so shrinking the crop by
+    ``grid`` averages the same blocks as shrinking the whole image would: the result is the same
+    pixels, minus the empty surroundings. A fully transparent image keeps its whole area.
+    """
+    width, height = alpha.size
+    box = alpha.getbbox()
+    if box is None:
+        return 0, 0, width, height
+    grid = max(grid, 1)
+    left, top, right, bottom = box
+    return (
+        max(0, (left - grid) // grid * grid),
+        max(0, (top - grid) // grid * grid),
+        min(width, -(-(right + grid) // grid) * grid),
+        min(height, -(-(bottom + grid) // grid) * grid),
+    )
+
+
+def shrink_factor(size: tuple[int, int], smallest: int = WORKING_SIDE) -> int:
+    """How many pixels ``shrink`` averages into one (1: the image is small enough as it is).
 
     The digit ends up 20 pixels tall, so a 280-pixel canvas (or a 560-pixel high-DPI one) carries
     far more pixels than the result needs; every later step then touches 4-25x fewer of them.
     """
-    factor = min(image.size) // smallest
+    return max(1, min(size) // smallest)
+
+
+def shrink(image: Image.Image, factor: int | None = None) -> Image.Image:
+    """Box-average ``image`` by ``factor`` (default: ``shrink_factor`` of its own size)."""
+    factor = shrink_factor(image.size) if factor is None else factor
     return image.reduce(factor) if factor >= 2 else image
 
 
 def to_ink(gray: np.ndarray) -> np.ndarray:
     """Ink intensity in [0, 1] (1 = full ink) whatever the polarity: the border tells the background."""
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    background = float(np.median(border))
+    border = np.sort(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]]))
+    # Its median, read off the sorted border: np.median gives the same number at ~8x the cost,
+    # which on a 1-2 ms request is worth avoiding.
+    background = float(border[(border.size - 1) // 2] + border[border.size // 2]) / 2
     ink = gray - np.float32(background) if background < 0.5 else np.float32(background) - gray
     contrast = float(ink.max())
     if contrast < MIN_CONTRAST:
@@ -148,7 +192,12 @@ def center_by_mass(digit: np.ndarray, side: int = SIDE, center: float = CENTER) 
 
 def mnist_style(image: Image.Image) -> np.ndarray:
     """The whole pipeline: a 28x28 float32 array in [0, 1], white digit on black, MNIST-centred."""
-    return center_by_mass(fit_box(crop_to_ink(to_ink(to_gray(image)))))
+    return mnist_style_from_gray(to_gray(image))
+
+
+def mnist_style_from_gray(gray: np.ndarray) -> np.ndarray:
+    """The pipeline after ``to_gray``: polarity, crop to the ink, fit 20x20, centre by mass in 28x28."""
+    return center_by_mass(fit_box(crop_to_ink(to_ink(gray))))
 
 
 def plain_resize(image: Image.Image) -> np.ndarray:

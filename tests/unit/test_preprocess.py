@@ -56,6 +56,39 @@ def test_aspect_ratio_is_kept_for_a_thin_one():
     assert width <= 6
 
 
+def whole_canvas_gray(image: Image.Image) -> np.ndarray:
+    """What ``to_gray`` computes for a transparent canvas, without cropping to the drawing first."""
+    rgba = image.convert("RGBA")
+    alpha, gray = rgba.getchannel("A"), rgba.convert("L")
+    visible = np.asarray(alpha) >= 128
+    dark = np.asarray(gray)[visible].mean() < 128 if visible.any() else True
+    background = Image.new("L", gray.size, 255 if dark else 0)
+    return np.asarray(preprocess.shrink(Image.composite(gray, background, alpha)), dtype=np.float32) / 255
+
+
+@pytest.mark.parametrize("canvas", [280, 560, 150, 90, 333])
+@pytest.mark.parametrize("style", ["dark_on_transparent", "light_on_transparent"])
+@pytest.mark.parametrize(
+    "points", [SEVEN, ONE, [(0.0, 0.0), (1.0, 0.0), (0.4, 1.0)], [(0.8, 0.6), (0.95, 0.6), (0.85, 0.95)]]
+)
+def test_cropping_to_the_drawing_first_changes_no_pixel(points, style, canvas):
+    image = stroke_digit(points, canvas=canvas, width=max(4, canvas // 16), style=style)
+    whole = preprocess.mnist_style_from_gray(whole_canvas_gray(image))
+    assert np.array_equal(preprocess.mnist_style(image), whole)
+
+
+def test_drawn_box_keeps_a_background_margin_on_the_shrink_grid():
+    alpha = Image.new("L", (280, 280), 0)
+    alpha.paste(255, (101, 37, 150, 200))
+    left, top, right, bottom = preprocess.drawn_box(alpha, 2)
+    assert (left, top, right, bottom) == (98, 34, 152, 202)
+    assert all(edge % 2 == 0 for edge in (left, top, right, bottom))
+    assert preprocess.drawn_box(Image.new("L", (90, 60), 0), 2) == (0, 0, 90, 60)  # nothing drawn: all of it
+    alpha.paste(255, (0, 0, 5, 5))
+    alpha.paste(255, (277, 277, 280, 280))
+    assert preprocess.drawn_box(alpha, 3) == (0, 0, 280, 280)  # clamped to the image
+
+
 def test_mnist_digit_survives_the_pipeline(mnist_slice):
     with np.load(mnist_slice) as data:
         original = data["x_test"][0].astype(np.float32) / 255
@@ -125,11 +158,13 @@ def test_png_of_the_model_input_round_trips():
     assert np.abs(back - digit).max() < 0.01
 
 
-def test_exif_rotated_photo_is_read_upright():
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_exif_rotated_photo_is_read_upright(fmt):
     upright = stroke_digit(SEVEN, style="dark_on_white")
     stored = upright.transpose(Image.Transpose.ROTATE_90)  # what a rotated camera stores...
     exif = Image.Exif()
     exif[0x0112] = 6  # ...and the tag that says "rotate 90 degrees clockwise to view"
-    image = preprocess.decode(png_bytes(stored, "JPEG", exif=exif.tobytes(), quality=95), max_pixels=16_000_000)
+    image = preprocess.decode(png_bytes(stored, fmt, exif=exif.tobytes(), quality=95), max_pixels=16_000_000)
+    assert preprocess.has_orientation(image)
     digit = preprocess.mnist_style(image)
     assert np.abs(digit - preprocess.mnist_style(upright)).mean() < 0.03

@@ -12,7 +12,9 @@ import logging
 from dataclasses import asdict
 
 import numpy as np
+import PIL
 from flask import Flask, Response, jsonify, request
+from PIL import features
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from predictor import preprocess
@@ -60,6 +62,8 @@ def create_app(settings: PredictorSettings | None = None, manager: ModelManager 
     if manager is None:
         manager = ModelManager(settings)
         manager.start()
+    # Which zlib reads PNGs decides much of the cost of a request (see build-zlib-ng.sh): say it.
+    log.info("reading images with Pillow %s, zlib %s", PIL.__version__, features.version("zlib"))
     app = Flask("predictor")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["model_manager"] = manager

@@ -83,6 +83,10 @@ def test_1_images_build_and_every_service_becomes_healthy(stack: Stack):
     assert requests.get(f"{stack.mlflow}/health", timeout=5).status_code == 200
     for service in ("tracking", "predictor", "frontend"):
         assert stack.compose("exec", "-T", service, "id", "-u").strip() != "0", f"{service} runs as root"
+    # The predictor reads PNGs with zlib-ng (its image builds it: predictor/build-zlib-ng.sh).
+    zlib = stack.compose("exec", "-T", "predictor", "python", "-c",
+                         "from PIL import features; print(features.version('zlib'))")  # fmt: skip
+    assert "zlib-ng" in zlib, zlib
     # Before training there is no model: the API says so, and tells the user what to run.
     answer = requests.post(f"{stack.frontend}/api/predict", data=png_bytes(stroke_digit(SEVEN)),
                            headers={"Content-Type": "image/png"}, timeout=10)  # fmt: skip

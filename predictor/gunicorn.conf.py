@@ -1,9 +1,11 @@
 """gunicorn settings, all from the environment (see settings.py): ``gunicorn -c predictor/gunicorn.conf.py``."""
 
 import json
+import logging
 
 from gunicorn import util
 
+from predictor.access_log import JsonAccessLogger
 from predictor.settings import load_settings
 
 _settings = load_settings()
@@ -11,7 +13,12 @@ _settings = load_settings()
 wsgi_app = "predictor.app:create_app()"
 bind = f"{_settings.host}:{_settings.port}"
 workers = _settings.workers
-worker_class = "gthread"
+# One thread: gunicorn's sync worker, one request at a time per process. Reading a drawing is pure
+# CPU work, so more threads per process only add GIL hand-offs; slow clients never hold a worker
+# because nginx buffers whole requests and responses first. Measured: ~6 % more requests/s than
+# 4 gthread threads (benchmarks/serving_benchmark.py). More threads switch to gthread, for running
+# without a buffering proxy in front.
+worker_class = "sync" if _settings.threads == 1 else "gthread"
 threads = _settings.threads
 timeout = _settings.timeout
 graceful_timeout = 10
@@ -22,11 +29,8 @@ preload_app = False
 loglevel = _settings.log_level
 errorlog = "-"
 accesslog = "-"
-# One JSON object per request; latency_ms is gunicorn's request time in milliseconds.
-access_log_format = (
-    '{"time":"%(t)s","remote":"%(h)s","method":"%(m)s","path":"%(U)s","status":%(s)s,'
-    '"bytes":%(B)s,"latency_ms":%(M)s,"agent":"%(a)s"}'
-)
+# One JSON object per request (time, remote, method, path, status, bytes, latency_ms, agent).
+logger_class = JsonAccessLogger
 
 
 def json_error(sock, status_int: int, reason: str, mesg: str) -> None:
@@ -44,3 +48,15 @@ def json_error(sock, status_int: int, reason: str, mesg: str) -> None:
 
 
 util.write_error = json_error
+
+
+def post_fork(server, worker) -> None:
+    """Send the app's own log lines (model loaded, swapped, failed) to gunicorn's error log.
+
+    Without this only warnings reach the log (Python's last-resort handler); "serving version 4"
+    would be lost.
+    """
+    app_log = logging.getLogger("predictor")
+    app_log.handlers = list(server.log.error_log.handlers)
+    app_log.setLevel(server.log.error_log.level)
+    app_log.propagate = False

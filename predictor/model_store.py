@@ -82,7 +82,7 @@ class NoModelError(Exception):
 def load_onnx(path: Path, info: ModelInfo) -> LoadedModel:
     """Create an onnxruntime session for ``path`` and check it answers like an MNIST classifier."""
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1  # one request, one core: gunicorn's threads give the parallelism
+    options.intra_op_num_threads = 1  # one request, one core: gunicorn's workers give the parallelism
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     model = LoadedModel(info=info, session=session)
     probabilities = model.predict(np.zeros((1, 28, 28, 1), np.float32))

@@ -12,7 +12,7 @@
 | MAX_IMAGE_PIXELS         | 16000000              | largest decoded image (width x height)               |
 | PREDICTOR_HOST / _PORT   | 0.0.0.0 / 8000        | where gunicorn (or the dev server) listens           |
 | GUNICORN_WORKERS         | 2                     | worker processes                                     |
-| GUNICORN_THREADS         | 4                     | threads per worker                                   |
+| GUNICORN_THREADS         | 1                     | threads per worker (1: sync workers; more: gthread)  |
 | GUNICORN_TIMEOUT         | 30                    | seconds before a silent worker is restarted          |
 | LOG_LEVEL                | info                  | gunicorn and app log level                           |
 """
@@ -79,7 +79,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> PredictorSettings:
         host=_get(env, "PREDICTOR_HOST", "0.0.0.0"),  # in a container: all interfaces
         port=_number(env, "PREDICTOR_PORT", "8000", int, 1),
         workers=_number(env, "GUNICORN_WORKERS", "2", int, 1),
-        threads=_number(env, "GUNICORN_THREADS", "4", int, 1),
+        threads=_number(env, "GUNICORN_THREADS", "1", int, 1),
         timeout=_number(env, "GUNICORN_TIMEOUT", "30", int, 1),
         log_level=_get(env, "LOG_LEVEL", "info"),
     )

@@ -327,11 +327,11 @@ http {{
 def predictor_server(
     uri: str, cache: Path, log: Path, port: int | None = None, workers: int = 1, extra_env: dict | None = None
 ) -> Iterator[tuple[str, subprocess.Popen, float]]:
-    """The predictor under real gunicorn (``workers`` x 4 threads, 1 s registry polling); yields (URL, process,
+    """The predictor under real gunicorn (its default worker type, 1 s registry polling); yields (URL, process,
     start time)."""
     port = port or free_port()
     env = {"MLFLOW_TRACKING_URI": uri, "MODEL_CACHE_DIR": str(cache), "PREDICTOR_HOST": LOOPBACK,
-           "PREDICTOR_PORT": str(port), "GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": "4",
+           "PREDICTOR_PORT": str(port), "GUNICORN_WORKERS": str(workers),
            "MODEL_POLL_SECONDS": "1", "MODEL_RETRY_MAX_SECONDS": "1", "PYTHONPATH": str(REPO_ROOT),
            **(extra_env or {})}  # fmt: skip
     args = [sys.executable, "-m", "gunicorn", "-c", str(REPO_ROOT / "predictor" / "gunicorn.conf.py")]

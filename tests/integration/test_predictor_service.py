@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import time
 from pathlib import Path
 
@@ -95,6 +96,7 @@ def test_alias_moved_to_a_new_version_is_served_without_restart(world, service):
     wait_until(lambda: served_version(url) == "2", 30, "hot reload to version 2", process)
     assert process.poll() is None, "no restart"
     assert predict(url).json()["model"]["version"] == "2"
+    assert f"now serving {MODEL} version 2" in (world["base"] / "predictor.log").read_text()  # the app's own log
 
 
 def test_a_broken_version_never_replaces_the_served_one(world, service):
@@ -110,6 +112,8 @@ def test_a_broken_version_never_replaces_the_served_one(world, service):
                    30, "failure reported")  # fmt: skip
         assert served_version(url) == good.version
         assert predict(url).status_code == 200
+        log = (world["base"] / "predictor.log").read_text()
+        assert f"version {broken.version} failed to load" in log and f"still serving version {good.version}" in log
     finally:
         client.set_registered_model_alias(MODEL, "production", good.version)
     wait_until(lambda: requests.get(f"{url}/model", timeout=5).json()["problem"] is None, 30, "problem cleared")
@@ -149,3 +153,20 @@ def test_no_model_and_no_tracking_server_waits_then_recovers_by_itself(world, tm
     finally:
         if world["tracking"].process is None:
             world["tracking"].start()
+
+
+def test_access_log_has_one_json_line_per_request_with_its_latency(world, service):
+    url, _ = service
+    agent = 'tester "quoted" \\ agent'
+    requests.post(f"{url}/predict", data=DRAWING, headers={"Content-Type": "image/png", "User-Agent": agent},
+                  timeout=10)  # fmt: skip
+    wait_until(lambda: agent in access_lines(world["base"] / "predictor.log")[-1].get("agent", ""), 10, "log line")
+    line = access_lines(world["base"] / "predictor.log")[-1]
+    assert line["method"] == "POST" and line["path"] == "/predict" and line["status"] == 200
+    assert line["agent"] == agent and line["bytes"] > 100
+    assert 0 < line["latency_ms"] < 10_000 and line["time"].endswith("Z")
+
+
+def access_lines(log: Path) -> list[dict]:
+    """The access log's lines (JSON objects) among gunicorn's and the app's other log lines."""
+    return [json.loads(text) for text in log.read_text().splitlines() if text.startswith("{")] or [{}]

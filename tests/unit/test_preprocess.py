@@ -78,15 +78,15 @@ def test_cropping_to_the_drawing_first_changes_no_pixel(points, style, canvas):
 
 
 def test_drawn_box_keeps_a_background_margin_on_the_shrink_grid():
-    alpha = Image.new("L", (280, 280), 0)
-    alpha.paste(255, (101, 37, 150, 200))
-    left, top, right, bottom = preprocess.drawn_box(alpha, 2)
+    canvas = Image.new("RGBA", (280, 280), (255, 255, 255, 0))  # white but fully transparent
+    canvas.paste((0, 0, 0, 1), (101, 37, 150, 200))  # barely visible ink still counts
+    left, top, right, bottom = preprocess.drawn_box(canvas, 2)
     assert (left, top, right, bottom) == (98, 34, 152, 202)
     assert all(edge % 2 == 0 for edge in (left, top, right, bottom))
-    assert preprocess.drawn_box(Image.new("L", (90, 60), 0), 2) == (0, 0, 90, 60)  # nothing drawn: all of it
-    alpha.paste(255, (0, 0, 5, 5))
-    alpha.paste(255, (277, 277, 280, 280))
-    assert preprocess.drawn_box(alpha, 3) == (0, 0, 280, 280)  # clamped to the image
+    assert preprocess.drawn_box(Image.new("RGBA", (90, 60)), 2) == (0, 0, 90, 60)  # nothing drawn: all of it
+    canvas.paste((0, 0, 0, 255), (0, 0, 5, 5))
+    canvas.paste((0, 0, 0, 255), (277, 277, 280, 280))
+    assert preprocess.drawn_box(canvas, 3) == (0, 0, 280, 280)  # clamped to the image
 
 
 def test_mnist_digit_survives_the_pipeline(mnist_slice):

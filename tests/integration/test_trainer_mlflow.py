@@ -100,9 +100,10 @@ def test_runs_log_figures_and_both_models(trained, client, tmp_path):
 
 def test_best_run_is_registered_with_alias_and_tags(trained, client):
     runs = experiment_runs(client)
-    best = max(runs, key=lambda run: run.data.metrics["test_accuracy"])
     version = client.get_model_version_by_alias(MODEL, "production")
-    assert version.run_id == best.info.run_id
+    best = {run.info.run_id: run for run in runs}[version.run_id]
+    # Accuracies, not run ids: two runs can tie on a test slice (the trainer then keeps the earlier).
+    assert best.data.metrics["test_accuracy"] == max(run.data.metrics["test_accuracy"] for run in runs)
     assert version.tags["stage"] == "Production"
     assert version.tags["onnx_model_uri"] == best.data.tags["onnx_model_uri"]
     assert float(version.tags["test_accuracy"]) == pytest.approx(best.data.metrics["test_accuracy"], abs=1e-6)

@@ -1,6 +1,6 @@
 """Load test: 20,000 canvas PNGs at concurrency 32 through nginx to the predictor.
 
-Starts the predictor as the image does (gunicorn, 2 sync workers) against a registry with
+Starts the predictor as the image does (its default gunicorn settings and zlib-ng) against a registry with
 a production model, puts the project's nginx (frontend/templates) in front, warms up, then sends
 the requests with ``ab`` (exactly that many) and checks the two things that must hold under load: zero errors, and
 the workers' resident memory grows by less than 10 %:
@@ -23,8 +23,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.wrk import require, run_ab  # noqa: E402 - after the path set-up above
-from benchmarks.zlib_ng import add_zlib_arguments, loaded_zlib, predictor_library_env  # noqa: E402
+from benchmarks.shipped_predictor import add_zlib_arguments, loaded_zlib, shipped_env  # noqa: E402 - path set-up
+from benchmarks.wrk import require, run_ab  # noqa: E402
 from tests.drawing import SEVEN, stroke_digit  # noqa: E402
 from tests.services import http_ok, nginx_server, predictor_server, resident_mib, wait_until, worker_pids  # noqa: E402
 
@@ -60,12 +60,10 @@ def main() -> int:
     add_zlib_arguments(parser)
     args = parser.parse_args()
     require("ab", "apache2-utils")
-    libraries = predictor_library_env(args)
+    shipped = shipped_env(args)
     folder = Path(tempfile.mkdtemp(prefix="load-test-"))
     try:
-        with predictor_server(
-            args.tracking_uri, folder / "cache", folder / "gunicorn.log", workers=2, extra_env=libraries
-        ) as (
+        with predictor_server(args.tracking_uri, folder / "cache", folder / "gunicorn.log", extra_env=shipped) as (
             direct,
             process,
             _started,
@@ -77,7 +75,7 @@ def main() -> int:
         shutil.rmtree(folder, ignore_errors=True)
     cores = os.cpu_count()
     print(f"\n{figures['requests']} requests at concurrency {args.concurrency} through nginx ({cores} cores, "
-          f"predictor's zlib {loaded_zlib(libraries)})\n")  # fmt: skip
+          f"predictor's zlib {loaded_zlib(shipped)})\n")  # fmt: skip
     print("| requests | errors | req/s | p50 ms | p99 ms | worker RSS before | after | growth | workers replaced |")
     print("|---|---|---|---|---|---|---|---|---|")
     print(

@@ -2,8 +2,8 @@
 
 Both serve the same registered version of ``Mnist_Best_Model@production`` on this machine:
 
-- the predictor (gunicorn, its default 2 sync workers, onnxruntime, and like its image
-  zlib-ng's libz.so.1: see ``zlib_ng.py``) gets the same 280x280 canvas PNG every time and does
+- the predictor (gunicorn with its default settings, onnxruntime, and like its image zlib-ng's
+  libz.so.1: see ``shipped_predictor.py``) gets the same 280x280 canvas PNG every time and does
   all of its preprocessing;
 - ``mlflow models serve -m models:/Mnist_Best_Model@production --env-manager local`` (2 workers,
   the Keras model on TensorFlow) gets the equivalent preprocessed 28x28x1 tensor as JSON.
@@ -32,11 +32,11 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.wrk import require_wrk, run_wrk  # noqa: E402
-from benchmarks.zlib_ng import add_zlib_arguments, loaded_zlib, predictor_library_env  # noqa: E402
+from benchmarks.shipped_predictor import add_zlib_arguments, loaded_zlib, shipped_env  # noqa: E402
+from benchmarks.wrk import require, run_wrk  # noqa: E402
 from predictor import preprocess  # noqa: E402 - after the path set-up above
 from tests.drawing import SEVEN, stroke_digit  # noqa: E402
-from tests.services import free_port, http_ok, running, wait_until  # noqa: E402
+from tests.services import free_port, http_ok, predictor_server, running, wait_until  # noqa: E402
 
 
 def main() -> int:
@@ -48,8 +48,8 @@ def main() -> int:
     parser.add_argument("--concurrency", default="1,8,32")
     add_zlib_arguments(parser)
     args = parser.parse_args()
-    require_wrk()
-    libraries = predictor_library_env(args)
+    require("wrk", "wrk")
+    shipped = shipped_env(args)
 
     folder = Path(tempfile.mkdtemp(prefix="serving-bench-"))
     canvas = stroke_digit(SEVEN, style="dark_on_transparent")
@@ -62,33 +62,34 @@ def main() -> int:
     # `mlflow models serve` execs `uvicorn` by name: this Python's scripts folder must be on PATH.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     env = {**os.environ, "MLFLOW_TRACKING_URI": args.tracking_uri, "PATH": path}
-    p_port, m_port = free_port(), free_port()
-    predictor_env = {**env, "PREDICTOR_HOST": "127.0.0.1", "PREDICTOR_PORT": str(p_port),
-                     "MODEL_CACHE_DIR": str(folder / "cache"), "PYTHONPATH": str(REPO_ROOT), **libraries}  # fmt: skip
-    predictor_cmd = [sys.executable, "-m", "gunicorn", "-c", str(REPO_ROOT / "predictor" / "gunicorn.conf.py")]
+    m_port = free_port()
     mlflow_cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/Mnist_Best_Model@production",
                   "--env-manager", "local", "--host", "127.0.0.1", "--port", str(m_port), "--workers", "2"]  # fmt: skip
     levels = [int(c) for c in args.concurrency.split(",")]
     ours: dict[int, list[dict]] = {c: [] for c in levels}
     theirs: dict[int, list[dict]] = {c: [] for c in levels}
     with (
-        running(predictor_cmd, folder / "predictor.log", predictor_env) as predictor,
+        predictor_server(args.tracking_uri, folder / "cache", folder / "predictor.log", extra_env=shipped) as (
+            predictor_url,
+            predictor,
+            _started,
+        ),
         running(mlflow_cmd, folder / "mlflow-serve.log", env) as scorer,
     ):
-        wait_until(http_ok(f"http://127.0.0.1:{p_port}/ready"), 120, "predictor", predictor)
+        wait_until(http_ok(f"{predictor_url}/ready"), 120, "predictor", predictor)
         wait_until(http_ok(f"http://127.0.0.1:{m_port}/ping"), 300, "mlflow models serve", scorer)
         # Interleaved, so that a slow spell of a shared machine hits both servers alike.
         for _ in range(args.rounds):
             for connections in levels:
                 ours[connections].append(
-                    run_wrk(f"http://127.0.0.1:{p_port}/predict", png, "image/png", connections, args.seconds, folder)
+                    run_wrk(f"{predictor_url}/predict", png, "image/png", connections, args.seconds, folder)
                 )
                 theirs[connections].append(run_wrk(
                     f"http://127.0.0.1:{m_port}/invocations", tensor_json, "application/json", connections,
                     args.seconds, folder))  # fmt: skip
     shutil.rmtree(folder, ignore_errors=True)
     print(f"\nSame model, same machine ({os.cpu_count()} cores), wrk {args.seconds} s per cell, median of "
-          f"{args.rounds} interleaved rounds, predictor's zlib {loaded_zlib(libraries)}\n")  # fmt: skip
+          f"{args.rounds} interleaved rounds, predictor's zlib {loaded_zlib(shipped)}\n")  # fmt: skip
     print(
         "| concurrency | predictor req/s | p50 ms | p99 ms | errors | mlflow serve req/s | p50 ms | p99 ms "
         "| errors | speed-up | speed-up per round |"

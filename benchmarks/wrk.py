@@ -27,11 +27,6 @@ def require(tool: str, package: str) -> None:
         sys.exit(f"{tool} is not installed (Debian/Ubuntu: apt-get install {package})")
 
 
-def require_wrk() -> None:
-    """Exit with a readable message when wrk is missing."""
-    require("wrk", "wrk")
-
-
 def run_wrk(url: str, body: Path, content_type: str, connections: int, seconds: int, folder: Path) -> dict:
     """One wrk run; returns requests (count), requests/s, p50/p99 in ms, and non-2xx/socket error counts."""
     threads = min(connections, 2)

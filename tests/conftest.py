@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -39,3 +40,26 @@ def mnist_slice(mnist_full: Path, tmp_path_factory: pytest.TempPathFactory) -> P
             y_test=data["y_test"][:SLICE_TEST],
         )
     return path
+
+
+@pytest.fixture(autouse=True)
+def mlflow_uris_restored(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Undo, after each test, any change to MLflow's process-wide tracking and registry URIs.
+
+    The predictor's ``Registry`` sets them (its process follows one server), and MLflow copies them
+    into the environment too; left behind, they would send a later test's ``MlflowClient(uri)``
+    registry calls, and any subprocess it starts, to an earlier test's server.
+    """
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    monkeypatch.setattr(tracking_utils, "_tracking_uri", tracking_utils._tracking_uri)
+    monkeypatch.setattr(registry_utils, "_registry_uri", registry_utils._registry_uri)
+    # By hand: monkeypatch records nothing to undo for a variable that is not set yet.
+    saved = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

@@ -17,9 +17,9 @@ workers = _settings.workers
 # CPU work, so more threads per process only add GIL hand-offs; slow clients never hold a worker
 # because nginx buffers whole requests and responses first. Measured: ~6 % more requests/s than
 # 4 gthread threads (benchmarks/serving_benchmark.py). More threads switch to gthread, for running
-# without a buffering proxy in front. The sync worker is gunicorn's, minus its linger on connections
-# whose request was read to the end (see gunicorn_worker.py).
-worker_class = "predictor.gunicorn_worker.PromptCloseSyncWorker" if _settings.threads == 1 else "gthread"
+# without a buffering proxy in front. The sync worker is gunicorn's, sending each answer in one
+# segment and not lingering on connections whose request was read to the end (gunicorn_worker.py).
+worker_class = "predictor.gunicorn_worker.LeanSyncWorker" if _settings.threads == 1 else "gthread"
 threads = _settings.threads
 timeout = _settings.timeout
 graceful_timeout = 10

@@ -1,4 +1,5 @@
-"""Real gunicorn with the predictor's worker: when it lets go of a connection, and that no answer is cut off.
+"""Real gunicorn with the predictor's worker: answers in one segment, when it lets go of a connection,
+and that no answer is cut off.
 
 gunicorn's own sync worker (26.x) holds every connection after answering, reading until the client
 hangs up (or 2 s pass). The predictor's worker closes at once when the request was read to the end,
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 
 import pytest
 
@@ -81,3 +83,21 @@ def test_a_request_whose_body_was_left_unread_gets_its_whole_answer_and_a_linger
         assert len(answer) == int(headers["content-length"]), "the answer arrived whole, not cut by a reset"
         assert json.loads(answer)["error"] == "model_unavailable"
         assert server_socket_open(predictor, client), "unread bytes: the worker drains them before closing"
+
+
+def data_segments_received(client: socket.socket) -> int:
+    """How many segments carrying data reached ``client`` (Linux ``tcp_info.tcpi_data_segs_in``)."""
+    info = client.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    return struct.unpack_from("I", info, TCP_INFO_DATA_SEGS_IN)[0]
+
+
+# Offset of tcpi_data_segs_in in Linux's struct tcp_info (include/uapi/linux/tcp.h, since 4.6).
+TCP_INFO_DATA_SEGS_IN = 152
+
+
+def test_an_answer_arrives_in_one_segment(predictor):
+    with socket.create_connection((LOOPBACK, predictor)) as client:
+        client.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        status, _, body = answer_parts(read_to_end(client))
+        assert status.startswith("HTTP/1.1 200") and body
+        assert data_segments_received(client) == 1, "headers and body together, not one segment each"

@@ -2,19 +2,34 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# Serving benchmarks want the kind of CPython the predictor's image runs: built with PGO and LTO
+# (python:3.11-slim is; Debian's python3.11 is; pyenv's default build is not, ~30 % slower on
+# pure-Python code here). See README, "Serving".
+BENCH_PYTHON ?= /usr/bin/python3.11
+BENCH_VENV ?= .venv-bench
 
-.PHONY: help venv test test-fast lint format train report benchmark clean
+# $(call new_venv,PYTHON,FOLDER): a virtual environment with every requirement of the repository.
+define new_venv
+	$(1) -m venv $(2)
+	$(2)/bin/python -m pip install --quiet --upgrade pip
+	$(2)/bin/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+endef
+
+.PHONY: help venv bench-venv test test-fast lint format train report benchmark clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 $(VENV)/.installed: requirements-dev.txt $(wildcard */requirements.txt)
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	touch $@
+	$(call new_venv,$(PYTHON),$(VENV))
+
+$(BENCH_VENV)/.installed: requirements-dev.txt $(wildcard */requirements.txt)
+	$(call new_venv,$(BENCH_PYTHON),$(BENCH_VENV))
 
 venv: $(VENV)/.installed  ## create .venv with every service's requirements and the test tools
+
+bench-venv: $(BENCH_VENV)/.installed  ## the same in .venv-bench on an optimized CPython (BENCH_PYTHON), for serving benchmarks
 
 test: venv  ## lint, then run the whole test suite (unit + integration against real services)
 	$(VENV)/bin/ruff check .

@@ -23,7 +23,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.shipped_predictor import add_zlib_arguments, loaded_zlib, shipped_env  # noqa: E402 - path set-up
+from benchmarks.shipped_predictor import add_zlib_arguments, runtime, shipped_env  # noqa: E402 - path set-up
 from benchmarks.wrk import require, run_ab  # noqa: E402
 from tests.drawing import SEVEN, stroke_digit  # noqa: E402
 from tests.services import http_ok, nginx_server, predictor_server, resident_mib, wait_until, worker_pids  # noqa: E402
@@ -75,7 +75,7 @@ def main() -> int:
         shutil.rmtree(folder, ignore_errors=True)
     cores = os.cpu_count()
     print(f"\n{figures['requests']} requests at concurrency {args.concurrency} through nginx ({cores} cores, "
-          f"predictor's zlib {loaded_zlib(shipped)})\n")  # fmt: skip
+          f"{runtime(shipped)})\n")  # fmt: skip
     print("| requests | errors | req/s | p50 ms | p99 ms | worker RSS before | after | growth | workers replaced |")
     print("|---|---|---|---|---|---|---|---|---|")
     print(

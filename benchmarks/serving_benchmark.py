@@ -9,9 +9,11 @@ Both serve the same registered version of ``Mnist_Best_Model@production`` on thi
   the Keras model on TensorFlow) gets the equivalent preprocessed 28x28x1 tensor as JSON.
 
 Load comes from ``wrk`` (Debian package ``wrk``) at concurrency 1, 8 and 32, for ``--seconds`` each,
-alternating between the two servers for ``--rounds`` rounds (medians are reported):
+alternating between the two servers for ``--rounds`` rounds (medians are reported). Both servers
+run on the interpreter that runs this script:
 
-    python benchmarks/serving_benchmark.py --tracking-uri sqlite:////tmp/store/mlflow.db
+    make bench-venv   # .venv-bench: an optimized CPython like the image's (see shipped_predictor.py)
+    .venv-bench/bin/python benchmarks/serving_benchmark.py --tracking-uri sqlite:////tmp/store/mlflow.db
 
 (a store with a registered model, e.g. from ``train_benchmark.py --keep-store /tmp/store``, or any
 MLflow server's URI). Prints a Markdown table of requests/s, p50 and p99 latency and errors.
@@ -32,7 +34,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.shipped_predictor import add_zlib_arguments, loaded_zlib, shipped_env  # noqa: E402
+from benchmarks.shipped_predictor import add_zlib_arguments, runtime, shipped_env  # noqa: E402
 from benchmarks.wrk import require, run_wrk  # noqa: E402
 from predictor import preprocess  # noqa: E402 - after the path set-up above
 from tests.drawing import SEVEN, stroke_digit  # noqa: E402
@@ -89,7 +91,7 @@ def main() -> int:
                     args.seconds, folder))  # fmt: skip
     shutil.rmtree(folder, ignore_errors=True)
     print(f"\nSame model, same machine ({os.cpu_count()} cores), wrk {args.seconds} s per cell, median of "
-          f"{args.rounds} interleaved rounds, predictor's zlib {loaded_zlib(shipped)}\n")  # fmt: skip
+          f"{args.rounds} interleaved rounds; {runtime(shipped)}\n")  # fmt: skip
     print(
         "| concurrency | predictor req/s | p50 ms | p99 ms | errors | mlflow serve req/s | p50 ms | p99 ms "
         "| errors | speed-up | speed-up per round |"

@@ -5,12 +5,17 @@ polled every second); a benchmark wants the predictor's own defaults (``predicto
 and the image's zlib. The image puts zlib-ng's drop-in ``libz.so.1`` first on
 ``LD_LIBRARY_PATH`` (see ``predictor/build-zlib-ng.sh`` for why); a benchmark builds the same
 library once into ``.cache/zlib-ng`` (needs gcc and make), unless told ``--system-zlib``.
+
+The interpreter is the one running the benchmark. The image's CPython is built with PGO and LTO;
+run serving benchmarks from ``make bench-venv``'s ``.venv-bench`` (Debian's python3.11, built the
+same way) rather than from a pyenv build, which runs the predictor's Python ~10 % slower.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -56,3 +61,9 @@ def loaded_zlib(extra_env: dict[str, str]) -> str:
     result = subprocess.run([sys.executable, "-c", code], env={**os.environ, **extra_env},
                             capture_output=True, text=True, check=True)  # fmt: skip
     return result.stdout.strip()
+
+
+def runtime(extra_env: dict[str, str]) -> str:
+    """What the predictor runs on, for a benchmark's header: the interpreter and Pillow's zlib."""
+    interpreter = os.path.realpath(sys.executable)
+    return f"Python {platform.python_version()} ({interpreter}), zlib {loaded_zlib(extra_env)}"

@@ -36,7 +36,7 @@ class LeanSyncWorker(SyncWorker):
 
         gunicorn's own close afterwards finds the socket closed and does nothing.
         """
-        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        cork(client)
         try:
             super().handle_request(listener, req, client, addr)
         finally:
@@ -45,10 +45,16 @@ class LeanSyncWorker(SyncWorker):
             client.close()
 
 
+def cork(client: socket.socket) -> None:
+    """Hold back partial segments until ``uncork`` (a no-op on a UNIX socket, e.g. ``--bind unix:...``)."""
+    with contextlib.suppress(OSError):
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+
+
 def uncork(client: socket.socket) -> None:
     """Send whatever the cork holds back, unless gunicorn already closed the socket (after some errors)."""
     if client.fileno() != -1:
-        with contextlib.suppress(OSError):  # a connection the client reset: nothing left to send
+        with contextlib.suppress(OSError):  # a reset connection or a UNIX socket: nothing to do
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
 
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 from gunicorn.http.body import Body, ChunkedReader, LengthReader
 
-from predictor.gunicorn_worker import body_fully_read, nothing_pending
+from predictor.gunicorn_worker import body_fully_read, cork, nothing_pending, uncork
 from tests.services import LOOPBACK
 
 
@@ -72,3 +72,21 @@ def test_bodies_of_unknown_length_are_never_taken_as_read():
     chunked = ChunkedReader.__new__(ChunkedReader)  # its end is only known to its own parser
     assert not body_fully_read(request_with(chunked))
     assert not body_fully_read(SimpleNamespace())
+
+
+def test_cork_holds_a_tcp_socket_and_uncork_releases_it():
+    with connected_pair() as (server, _client):
+        cork(server)
+        assert server.getsockopt(socket.IPPROTO_TCP, socket.TCP_CORK) == 1
+        uncork(server)
+        assert server.getsockopt(socket.IPPROTO_TCP, socket.TCP_CORK) == 0
+
+
+def test_corking_a_unix_or_closed_socket_is_harmless():
+    left, right = socket.socketpair(socket.AF_UNIX)  # gunicorn --bind unix:/path hands these over
+    with left, right:
+        cork(left)
+        uncork(left)
+        left.sendall(b"answer")
+        assert right.recv(10) == b"answer"
+    uncork(left)  # closed by now: nothing to send, no error

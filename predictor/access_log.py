@@ -25,13 +25,12 @@ class JsonAccessLogger(Logger):
         """Write the request's line (when an access log is configured)."""
         if not self.access_log_enabled:
             return
-        status = resp.status
         line = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "remote": environ.get("REMOTE_ADDR", "-"),
             "method": environ.get("REQUEST_METHOD"),
             "path": environ.get("PATH_INFO"),
-            "status": int(status.split(None, 1)[0]) if isinstance(status, str) else status,
+            "status": resp.status_code,  # gunicorn's own parse of the status line
             "bytes": getattr(resp, "sent", None),
             "latency_ms": round(request_time.total_seconds() * 1000, 2),
             "agent": environ.get("HTTP_USER_AGENT", "-"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
@@ -11,7 +10,7 @@ from types import SimpleNamespace
 from gunicorn.http.body import Body, ChunkedReader, LengthReader
 
 from predictor.gunicorn_worker import body_fully_read, cork, nothing_pending, uncork
-from tests.services import LOOPBACK
+from tests.services import LOOPBACK, wait_until
 
 
 @contextmanager
@@ -27,16 +26,6 @@ def connected_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
             client.close()
 
 
-def until(check, seconds: float = 5.0) -> bool:
-    """``check()`` once it holds (loopback delivery is quick but not instant); False at the deadline."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def test_an_empty_socket_has_nothing_pending_and_the_peek_never_blocks():
     with connected_pair() as (server, _client):
         assert nothing_pending(server)
@@ -45,14 +34,14 @@ def test_an_empty_socket_has_nothing_pending_and_the_peek_never_blocks():
 def test_unread_bytes_are_pending_and_stay_readable():
     with connected_pair() as (server, client):
         client.sendall(b"GET / HTTP/1.1\r\n\r\n")
-        assert until(lambda: not nothing_pending(server))
+        wait_until(lambda: not nothing_pending(server), 5, "the bytes to arrive")
         assert server.recv(100) == b"GET / HTTP/1.1\r\n\r\n", "peeking consumed nothing"
 
 
 def test_a_client_that_hung_up_leaves_nothing_pending():
     with connected_pair() as (server, client):
         client.shutdown(socket.SHUT_WR)
-        assert until(lambda: server.recv(1, socket.MSG_PEEK) == b"")
+        wait_until(lambda: server.recv(1, socket.MSG_PEEK) == b"", 5, "the client's FIN")
         assert nothing_pending(server)
 
 

@@ -15,6 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from predictor.canvas_png import load_canvas_png
 from predictor.errors import ApiError
+from predictor.resample import lanczos_resize
 
 # Pillow's decompression-bomb guard, on for the whole process: its warning becomes an error (caught
 # in decode as 413). Set once here; warnings.catch_warnings() per request would race between threads.
@@ -165,8 +166,7 @@ def fit_box(ink: np.ndarray, box: int = BOX) -> np.ndarray:
     height, width = ink.shape
     scale = box / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resized = np.asarray(Image.fromarray(ink.astype(np.float32)).resize(size, Image.Resampling.LANCZOS))
-    resized = np.clip(resized, 0.0, None)  # Lanczos rings slightly below zero around strokes
+    resized = np.clip(lanczos_resize(ink, size), 0.0, None)  # Lanczos rings slightly below zero around strokes
     peak = float(resized.max())
     return resized / peak if peak > 0 else resized
 

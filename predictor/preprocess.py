@@ -87,9 +87,8 @@ def to_gray(image: Image.Image) -> np.ndarray:
     rgba = rgba.crop(drawn_box(rgba, factor))
     alpha = rgba.getchannel("A")
     gray = rgba.convert("L")
-    visible = alpha.convert("1", dither=Image.Dither.NONE)  # "mostly opaque" mask: alpha >= 128
-    histogram = np.asarray(gray.histogram(visible), dtype=np.float64)
-    stroke_level = float(histogram @ np.arange(256)) / histogram.sum() if histogram.any() else 0.0
+    visible = np.asarray(alpha) >= 128  # "mostly opaque"
+    stroke_level = float(np.asarray(gray)[visible].mean()) if visible.any() else 0.0
     background = Image.new("L", gray.size, 255 if stroke_level < 128 else 0)
     return np.asarray(shrink(Image.composite(gray, background, alpha), factor), dtype=np.float32) / 255.0
 

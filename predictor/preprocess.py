@@ -155,8 +155,9 @@ def to_ink(gray: np.ndarray) -> np.ndarray:
 
 def crop_to_ink(ink: np.ndarray) -> np.ndarray:
     """The smallest rectangle holding every pixel above ``INK_THRESHOLD``."""
-    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
-    cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
+    inked = ink > INK_THRESHOLD
+    rows = np.flatnonzero(inked.any(axis=1))
+    cols = np.flatnonzero(inked.any(axis=0))
     return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
@@ -177,8 +178,8 @@ def center_of_mass(image: np.ndarray) -> tuple[float, float]:
     add ~140 MB to a predictor image that must stay under 400 MB.
     """
     total = float(image.sum())
-    rows = float((image.sum(axis=1) * np.arange(image.shape[0])).sum()) / total
-    cols = float((image.sum(axis=0) * np.arange(image.shape[1])).sum()) / total
+    rows = float(image.sum(axis=1) @ np.arange(image.shape[0])) / total
+    cols = float(image.sum(axis=0) @ np.arange(image.shape[1])) / total
     return rows, cols
 
 
@@ -186,8 +187,8 @@ def center_by_mass(digit: np.ndarray, side: int = SIDE, center: float = CENTER) 
     """Place ``digit`` in a ``side`` x ``side`` field with its centre of mass on ``center`` (whole pixels)."""
     com_row, com_col = center_of_mass(digit)
     height, width = digit.shape
-    top = int(np.clip(round(center - com_row), 0, side - height))
-    left = int(np.clip(round(center - com_col), 0, side - width))
+    top = min(max(round(center - com_row), 0), side - height)
+    left = min(max(round(center - com_col), 0), side - width)
     field = np.zeros((side, side), dtype=np.float32)
     field[top : top + height, left : left + width] = digit
     return field

@@ -9,6 +9,7 @@ version that fails to load never replaces the one being served.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -98,17 +99,27 @@ class ModelCache:
         self.folder = folder
 
     def save(self, onnx_path: Path, info: ModelInfo) -> None:
-        """Replace the cached copy atomically (write to a temporary folder, then rename)."""
+        """Replace the cached copy atomically (write to a temporary folder, then rename).
+
+        Every gunicorn worker keeps the same cache and, started together, they download and save
+        the same version at the same moment: a lock file makes them take turns at the swap
+        (without it one worker's rename found the other's folder in place and failed).
+        """
         self.folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=self.folder.parent, prefix=".model-"))
-        shutil.copyfile(onnx_path, staging / ONNX_FILE)
-        (staging / "model.json").write_text(json.dumps(asdict(info)))
-        previous = self.folder.with_name(self.folder.name + ".old")
-        shutil.rmtree(previous, ignore_errors=True)
-        if self.folder.exists():
-            self.folder.rename(previous)
-        staging.rename(self.folder)
-        shutil.rmtree(previous, ignore_errors=True)
+        try:
+            shutil.copyfile(onnx_path, staging / ONNX_FILE)
+            (staging / "model.json").write_text(json.dumps(asdict(info)))
+            previous = self.folder.with_name(self.folder.name + ".old")
+            with open(self.folder.with_name(".lock"), "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+                shutil.rmtree(previous, ignore_errors=True)
+                if self.folder.exists():
+                    self.folder.rename(previous)
+                staging.rename(self.folder)
+                shutil.rmtree(previous, ignore_errors=True)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # left over only when something failed
 
     def load(self) -> LoadedModel | None:
         """The cached model, or None when there is none (or it is unreadable)."""
@@ -158,7 +169,10 @@ class Registry:
             local = Path(mlflow.artifacts.download_artifacts(info.onnx_uri, dst_path=folder))
             path = local / ONNX_FILE if local.is_dir() else local
             model = load_onnx(path, _stamped(info, source="registry"))
-            cache.save(path, model.info)
+            try:
+                cache.save(path, model.info)
+            except OSError as exc:  # a full or read-only disk costs the local copy, not the model
+                log.warning("serving %s version %s without a local copy: %s", info.name, info.version, exc)
         return model
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+
 import numpy as np
 
 from predictor.model_store import ModelCache, ModelInfo, Registry
@@ -46,4 +47,3 @@ def test_a_cache_that_cannot_be_written_costs_the_copy_not_the_model(tmp_path, c
     model = Registry(settings).load(info, ModelCache(blocked / "current"))
     assert model.info.version == "4" and model.predict(np.zeros((1, 28, 28, 1), np.float32)).argmax() == 3
     assert "without a local copy" in caplog.text
-

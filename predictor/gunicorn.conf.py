@@ -30,8 +30,10 @@ preload_app = False
 loglevel = _settings.log_level
 errorlog = "-"
 accesslog = "-"
-# One JSON object per request (time, remote, method, path, status, bytes, latency_ms, agent).
+# One JSON object per request (time, remote, method, path, status, bytes, latency_ms, agent),
+# written in batches at most ACCESS_LOG_FLUSH_SECONDS late (see access_log.py).
 logger_class = JsonAccessLogger
+JsonAccessLogger.flush_seconds = _settings.access_log_flush_seconds
 
 
 def json_error(sock, status_int: int, reason: str, mesg: str) -> None:
@@ -52,12 +54,18 @@ util.write_error = json_error
 
 
 def post_fork(server, worker) -> None:
-    """Send the app's own log lines (model loaded, swapped, failed) to gunicorn's error log.
+    """Send the app's own log lines to gunicorn's error log; start writing batched access lines.
 
-    Without this only warnings reach the log (Python's last-resort handler); "serving version 4"
-    would be lost.
+    Without the first, only warnings reach the log (Python's last-resort handler): "serving version 4"
+    (model loaded, swapped, failed) would be lost.
     """
     app_log = logging.getLogger("predictor")
     app_log.handlers = list(server.log.error_log.handlers)
     app_log.setLevel(server.log.error_log.level)
     app_log.propagate = False
+    worker.log.start_flushing()
+
+
+def worker_exit(server, worker) -> None:
+    """Write the access lines the exiting worker still holds."""
+    worker.log.stop_flushing()

@@ -15,6 +15,8 @@
 | GUNICORN_THREADS         | 1                     | threads per worker (1: sync workers; more: gthread)  |
 | GUNICORN_TIMEOUT         | 30                    | seconds before a silent worker is restarted          |
 | LOG_LEVEL                | info                  | gunicorn and app log level                           |
+| ACCESS_LOG_FLUSH_SECONDS | 1                     | access lines are written in batches, at most this    |
+|                          |                       | late (0: each line at once; see access_log.py)       |
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class PredictorSettings:
     threads: int
     timeout: int
     log_level: str
+    access_log_flush_seconds: float
 
 
 def _get(env: Mapping[str, str], name: str, default: str) -> str:
@@ -82,4 +85,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> PredictorSettings:
         threads=_number(env, "GUNICORN_THREADS", "1", int, 1),
         timeout=_number(env, "GUNICORN_TIMEOUT", "30", int, 1),
         log_level=_get(env, "LOG_LEVEL", "info"),
+        access_log_flush_seconds=_number(env, "ACCESS_LOG_FLUSH_SECONDS", "1", float, 0),
     )

@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 
 from gunicorn.glogging import Logger
 
+from predictor.settings import load_settings
+
 
 def access_line(resp, environ: dict, request_time: timedelta) -> str:
     """One request as a JSON object.
@@ -43,11 +45,11 @@ def access_line(resp, environ: dict, request_time: timedelta) -> str:
 class JsonAccessLogger(Logger):
     """gunicorn's logger, with JSON access lines written in batches (see the module's docstring)."""
 
-    flush_seconds: float = 0.0  # gunicorn.conf.py sets it from ACCESS_LOG_FLUSH_SECONDS
     batch_lines: int = 256  # written at once when this many wait, however recent
 
     def __init__(self, cfg) -> None:
         super().__init__(cfg)
+        self.flush_seconds = load_settings().access_log_flush_seconds
         self._pending: list[str] = []
         self._pending_lock = threading.Lock()  # gthread workers log from several threads
         self._stop_flushing = threading.Event()

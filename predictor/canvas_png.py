@@ -15,6 +15,7 @@ inflates with the same zlib as Pillow and Python, zlib-ng in the image.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 
@@ -23,15 +24,12 @@ from PIL import Image, PngImagePlugin
 ZLIB_SONAME = "libz.so.1"
 
 
-def share_process_zlib() -> bool:
-    """Put the process's ``libz.so.1`` in the global symbol scope; False where there is none (not Linux)."""
-    try:
-        # dlopen returns the copy already loaded (by Pillow or Python's zlib module) or finds the one
-        # they would load (LD_LIBRARY_PATH first), and RTLD_GLOBAL promotes it to the global scope.
+def share_process_zlib() -> None:
+    """Put the process's ``libz.so.1`` in the global symbol scope (nothing to do where there is none: not Linux)."""
+    # dlopen returns the copy already loaded (by Pillow or Python's zlib module) or finds the one they
+    # would load (LD_LIBRARY_PATH first), and RTLD_GLOBAL promotes it to the global scope.
+    with contextlib.suppress(OSError):
         ctypes.CDLL(ZLIB_SONAME, mode=os.RTLD_GLOBAL)
-    except OSError:
-        return False
-    return True
 
 
 share_process_zlib()  # before pyspng's library is loaded, so that its zlib calls bind to this one

@@ -33,7 +33,6 @@ accesslog = "-"
 # One JSON object per request (time, remote, method, path, status, bytes, latency_ms, agent),
 # written in batches at most ACCESS_LOG_FLUSH_SECONDS late (see access_log.py).
 logger_class = JsonAccessLogger
-JsonAccessLogger.flush_seconds = _settings.access_log_flush_seconds
 
 
 def json_error(sock, status_int: int, reason: str, mesg: str) -> None:

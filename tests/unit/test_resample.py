@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from predictor.resample import lanczos_resize, lanczos_weights
+from predictor.resample import CACHED_SIDE, lanczos_resize, lanczos_weights
 
 
 def pillow_lanczos(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -45,3 +45,10 @@ def test_weights_are_computed_once_and_cannot_be_changed():
     np.testing.assert_allclose(first.sum(axis=1), 1.0)
     with pytest.raises(ValueError):
         first[0, 0] = 1.0
+
+
+def test_long_sides_go_to_pillow_and_leave_the_cache_alone():
+    image = np.random.default_rng(5).random((40, CACHED_SIDE * 4), dtype=np.float32)
+    entries = lanczos_weights.cache_info().currsize
+    np.testing.assert_array_equal(lanczos_resize(image, (20, 1)), pillow_lanczos(image, (20, 1)))
+    assert lanczos_weights.cache_info().currsize == entries

@@ -17,27 +17,23 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import onnxruntime
+import requests
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from predictor.settings import PredictorSettings
 
-# MLflow's own retries would hold a request for minutes while the tracking server is down; this
-# module retries with its own back-off instead. Downloads go through the tracking server, not via
-# presigned URLs to an S3 endpoint this container cannot reach. Explicit user settings win.
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
-os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
-
-import mlflow  # imported after the settings above, which it reads when first used
-from mlflow import MlflowClient
-
 ONNX_URI_TAG = "onnx_model_uri"
 ONNX_FILE = "model.onnx"
+# What MLflow answers when the alias (or the model) does not exist.
+NOT_FOUND_CODES = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"}
 log = logging.getLogger("predictor.model")
 
 
@@ -53,9 +49,9 @@ class ModelInfo:
     loaded_at: str = ""
     source: str = "registry"  # or "cache" when loaded from the local copy
 
-
-# The registry facts every prediction carries (the API contract's "model" object).
-PUBLIC_FIELDS = ("name", "version", "alias", "run_id")
+    def public(self) -> dict[str, str]:
+        """The registry facts every prediction carries (the API's "model" object)."""
+        return {"name": self.name, "version": self.version, "alias": self.alias, "run_id": self.run_id}
 
 
 @dataclass
@@ -65,19 +61,13 @@ class LoadedModel:
     info: ModelInfo
     session: onnxruntime.InferenceSession
     input_name: str = field(init=False)
-    public_info: dict[str, str] = field(init=False)  # built once, sent with every prediction
 
     def __post_init__(self) -> None:
         self.input_name = self.session.get_inputs()[0].name
-        self.public_info = {key: getattr(self.info, key) for key in PUBLIC_FIELDS}
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (N, 10), for images of shape (N, 28, 28, 1) in [0, 1]."""
         return self.session.run(None, {self.input_name: batch.astype(np.float32)})[0]
-
-
-class NoModelError(Exception):
-    """No version holds the alias yet (nothing has been trained and promoted)."""
 
 
 def load_onnx(path: Path, info: ModelInfo) -> LoadedModel:
@@ -92,6 +82,11 @@ def load_onnx(path: Path, info: ModelInfo) -> LoadedModel:
     return model
 
 
+def stamped(info: ModelInfo, source: str) -> ModelInfo:
+    """``info`` marked as loaded now, from ``source``."""
+    return replace(info, loaded_at=datetime.now(UTC).isoformat(timespec="seconds"), source=source)
+
+
 class ModelCache:
     """The last good model on local disk: ``model.onnx`` and ``model.json`` (its ``ModelInfo``)."""
 
@@ -101,9 +96,8 @@ class ModelCache:
     def save(self, onnx_path: Path, info: ModelInfo) -> None:
         """Replace the cached copy atomically (write to a temporary folder, then rename).
 
-        Every gunicorn worker keeps the same cache and, started together, they download and save
-        the same version at the same moment: a lock file makes them take turns at the swap
-        (without it one worker's rename found the other's folder in place and failed).
+        Every gunicorn worker keeps the same cache and, started together, they save the same
+        version at the same moment: a lock file makes them take turns at the swap.
         """
         self.folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=self.folder.parent, prefix=".model-"))
@@ -125,7 +119,7 @@ class ModelCache:
         """The cached model, or None when there is none (or it is unreadable)."""
         try:
             info = ModelInfo(**json.loads((self.folder / "model.json").read_text()))
-            return load_onnx(self.folder / ONNX_FILE, _stamped(info, source="cache"))
+            return load_onnx(self.folder / ONNX_FILE, stamped(info, source="cache"))
         except FileNotFoundError:
             return None
         except Exception as exc:  # noqa: BLE001 - a corrupt cache must not stop the service
@@ -133,9 +127,21 @@ class ModelCache:
             return None
 
 
-def _stamped(info: ModelInfo, source: str) -> ModelInfo:
-    return ModelInfo(**{**asdict(info), "loaded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                        "source": source})  # fmt: skip
+class RegistryError(Exception):
+    """The registry cannot tell (or give) what to serve; the message says why, for people."""
+
+
+class NoModelError(RegistryError):
+    """No version holds the alias: nothing has been trained and promoted yet."""
+
+
+def _caused_by_network(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from a connection that failed (refused, timed out, name not found)."""
+    while exc is not None:
+        if isinstance(exc, requests.ConnectionError | requests.Timeout):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 class Registry:
@@ -143,32 +149,55 @@ class Registry:
 
     def __init__(self, settings: PredictorSettings):
         self.settings = settings
+        self.uri = settings.mlflow_tracking_uri
+        # MLflow's client reads its retry settings from the environment when it sends a request.
+        os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.mlflow_http_request_max_retries)
+        os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(settings.mlflow_http_request_timeout)
+        # Download through the tracking server, not via presigned URLs to its S3 endpoint (minio:9000
+        # in the stack), which this container cannot reach.
+        os.environ["MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD"] = "false"
         # models:/ URIs resolve through the process-wide tracking URI, whatever download_artifacts is
         # told; this process follows exactly one server, so set it once here.
-        mlflow.set_tracking_uri(settings.tracking_uri)
-        mlflow.set_registry_uri(settings.tracking_uri)
-        self.client = MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+        mlflow.set_tracking_uri(self.uri)
+        mlflow.set_registry_uri(self.uri)
+        self.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
 
     def current(self) -> ModelInfo:
-        """The version that holds the alias now; ``NoModelError`` when none does."""
+        """The version that holds the alias now; ``RegistryError`` says why there is none."""
         name, alias = self.settings.model_name, self.settings.model_alias
         try:
             version = self.client.get_model_version_by_alias(name, alias)
-        except mlflow.exceptions.MlflowException as exc:
-            if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"):
-                raise NoModelError(f"no version of {name} holds the alias {alias!r}") from exc
-            raise
+        except Exception as exc:
+            raise self.problem(exc) from exc
         onnx_uri = version.tags.get(ONNX_URI_TAG)
         if not onnx_uri:
-            raise ValueError(f"{name} version {version.version} has no {ONNX_URI_TAG} tag")
+            raise RegistryError(f"{name} version {version.version} has no ONNX model (tag {ONNX_URI_TAG}): "
+                                  "register models with this project's trainer.")  # fmt: skip
         return ModelInfo(name, version.version, alias, version.run_id or "", onnx_uri)
+
+    def problem(self, exc: Exception) -> RegistryError:
+        """What a failed registry request means for the service, in words."""
+        name, alias = self.settings.model_name, self.settings.model_alias
+        if not isinstance(exc, MlflowException):
+            kind = "is unreachable" if _caused_by_network(exc) else "could not be asked"
+            return RegistryError(f"The tracking server at {self.uri} {kind} ({short(exc)}).")
+        if exc.error_code in NOT_FOUND_CODES:
+            return NoModelError(f"No model has been trained yet: no version of {name} holds the alias {alias!r}. "
+                              "Run `docker compose run --rm trainer`, then try again.")  # fmt: skip
+        status = exc.get_http_status_code()
+        if status in (401, 403):
+            return RegistryError(f"The tracking server at {self.uri} refused the predictor (HTTP {status}): "
+                                   "check MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD.")  # fmt: skip
+        if _caused_by_network(exc):
+            return RegistryError(f"The tracking server at {self.uri} is unreachable ({short(exc)}).")
+        return RegistryError(f"The tracking server at {self.uri} failed the request ({short(exc)}).")
 
     def load(self, info: ModelInfo, cache: ModelCache) -> LoadedModel:
         """Download the ONNX model of ``info``, load it, and keep a copy in ``cache``."""
         with tempfile.TemporaryDirectory() as folder:
             local = Path(mlflow.artifacts.download_artifacts(info.onnx_uri, dst_path=folder))
             path = local / ONNX_FILE if local.is_dir() else local
-            model = load_onnx(path, _stamped(info, source="registry"))
+            model = load_onnx(path, stamped(info, source="registry"))
             try:
                 cache.save(path, model.info)
             except OSError as exc:  # a full or read-only disk costs the local copy, not the model
@@ -186,12 +215,10 @@ class ModelManager:
     def __init__(self, settings: PredictorSettings, registry: Registry | None = None):
         self.settings = settings
         self.registry = registry or Registry(settings)
-        self.cache = ModelCache(settings.cache_dir / "current")
+        self.cache = ModelCache(settings.model_cache_dir / "current")
         self.model: LoadedModel | None = None
         self.problem = "the model is loading"
-        # The last version that failed to load, and when: retried only every ten polls.
-        self._failed: tuple[str | None, float] = (None, 0.0)
-        self._failed_retry_seconds = 10 * settings.poll_seconds
+        self._failed: tuple[str | None, float] = (None, 0.0)  # the last version that failed to load, and when
 
     def start(self) -> None:
         """Serve the cached model at once if there is one, then follow the registry in the background."""
@@ -207,28 +234,24 @@ class ModelManager:
         """Check the alias once; load and swap in a new version if it moved."""
         try:
             wanted = self.registry.current()
-        except NoModelError as exc:
-            self.problem = (f"No model has been trained yet ({exc}). "
-                            "Run `docker compose run --rm trainer`, then try again.")  # fmt: skip
-            return
-        except Exception as exc:  # noqa: BLE001 - unreachable server, HTTP errors: keep serving, retry
-            self.problem = f"The tracking server at {self.settings.tracking_uri} is unreachable ({_short(exc)})."
+        except RegistryError as exc:  # keep serving what we have, and say why it may be stale
+            self.problem = str(exc)
             return
         failed_version, failed_at = self._failed
-        if wanted.version == failed_version and time.monotonic() - failed_at < self._failed_retry_seconds:
+        if wanted.version == failed_version and time.monotonic() - failed_at < self.settings.model_failed_retry_seconds:
             return  # known broken: keep its problem on show, and don't download it again every poll
         current = self.model
         if current is not None and current.info.version == wanted.version:
             self.problem = ""  # the registry answers and we serve what it says: nothing to report
             if current.info.source != "registry":
                 # the cached copy is this very version: adopt the registry's facts without reloading
-                self.model = LoadedModel(info=_stamped(wanted, source="registry"), session=current.session)
+                self.model = LoadedModel(info=stamped(wanted, source="registry"), session=current.session)
             return
         try:
             model = self.registry.load(wanted, self.cache)
         except Exception as exc:  # noqa: BLE001 - a broken version must not replace a working one
             self._failed = (wanted.version, time.monotonic())
-            self.problem = f"{wanted.name} version {wanted.version} failed to load: {_short(exc)}"
+            self.problem = f"{wanted.name} version {wanted.version} failed to load: {short(exc)}"
             log.error("%s; still serving %s", self.problem,
                       f"version {current.info.version}" if current else "nothing")  # fmt: skip
             return
@@ -237,16 +260,20 @@ class ModelManager:
         log.info("now serving %s version %s (run %s)", wanted.name, wanted.version, wanted.run_id)
 
     def _follow(self) -> None:
-        delay = 0.5
+        delay = self.settings.model_retry_min_seconds
         while True:
-            self.refresh()
+            try:
+                self.refresh()
+            except Exception:
+                log.exception("checking the registry failed")
             if self.model is None or self.model.info.source == "cache":
-                delay = min(delay * 2, self.settings.retry_max_seconds)  # back off while not current
+                delay = min(delay * 2, self.settings.model_retry_max_seconds)  # back off while not current
             else:
-                delay = self.settings.poll_seconds
+                delay = self.settings.model_poll_seconds
             time.sleep(delay)
 
 
-def _short(exc: Exception) -> str:
+def short(exc: BaseException) -> str:
+    """The first line of an error, at most 300 characters."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:300]

@@ -1,0 +1,110 @@
+"""The HTTP routes: ``POST /predict`` and the health, readiness, model and OpenAPI endpoints."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import asdict
+
+import numpy as np
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from predictor import preprocess
+from predictor.errors import ApiError
+from predictor.model_store import LoadedModel, ModelManager
+from predictor.openapi import openapi_document
+
+api = Blueprint("api", __name__)
+
+
+def models() -> ModelManager:
+    """The app's model manager (``create_app`` puts it there)."""
+    return current_app.extensions["model_manager"]
+
+
+def served_model() -> LoadedModel:
+    """The model being served; 503 ``model_unavailable`` with the reason when there is none."""
+    manager = models()
+    if manager.model is None:
+        raise ApiError(503, "model_unavailable", manager.problem)
+    return manager.model
+
+
+@api.post("/predict")
+def predict() -> Response:
+    """Read the drawn digit in the request and answer what the served model thinks it is."""
+    model = served_model()
+    image = preprocess.decode(image_bytes(), current_app.config["MAX_IMAGE_PIXELS"])
+    digit = preprocess.mnist_style(image)
+    probabilities = model.predict(digit[np.newaxis, :, :, np.newaxis])[0].astype(np.float64)
+    probabilities /= probabilities.sum()
+    ranked = np.argsort(-probabilities)[:3]
+    body: dict[str, object] = {
+        "digit": int(ranked[0]),
+        "confidence": round(float(probabilities[ranked[0]]), 6),
+        "probabilities": [round(float(p), 6) for p in probabilities],
+        "top": [{"digit": int(d), "probability": round(float(probabilities[d]), 6)} for d in ranked],
+        "model": model.info.public(),
+    }
+    if request.args.get("debug") in ("1", "true"):
+        body["input_image"] = "data:image/png;base64," + base64.b64encode(preprocess.to_png(digit)).decode()
+    return jsonify(body)
+
+
+@api.get("/health")
+def health() -> Response:
+    """The process answers."""
+    return jsonify({"status": "ok"})
+
+
+@api.get("/ready")
+def ready() -> tuple[Response, int]:
+    """Whether a model is loaded (503 with the reason when not)."""
+    manager = models()
+    if manager.model is None:
+        return jsonify({"status": "not_ready", "message": manager.problem}), 503
+    return jsonify({"status": "ready", "version": manager.model.info.version}), 200
+
+
+@api.get("/model")
+def model_info() -> Response:
+    """Which version is served, since when, from where, and any current problem."""
+    model = served_model()
+    return jsonify({**asdict(model.info), "problem": models().problem or None})
+
+
+@api.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3 description of this API."""
+    return jsonify(openapi_document(current_app.config["PREDICTOR_SETTINGS"]))
+
+
+def image_bytes() -> bytes:
+    """The uploaded image, from a multipart field, a JSON data URL / base64 string, or a raw body."""
+    content_type = (request.mimetype or "").lower()
+    if content_type == "multipart/form-data":
+        upload = request.files.get("image")
+        if upload is None:
+            raise ApiError(400, "missing_image", "Send the image in the multipart field named 'image'.")
+        return upload.read()
+    if content_type == "application/json":
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("image"), str):
+            raise ApiError(400, "invalid_json", 'Send JSON of the form {"image": "<data URL or base64>"}.')
+        return decode_base64(body["image"])
+    if content_type.startswith("image/"):
+        return request.get_data(cache=False)
+    raise ApiError(415, "unsupported_media_type", "Send multipart/form-data (field 'image'), "
+                   "application/json ({\"image\": ...}) or a raw image/* body.")  # fmt: skip
+
+
+def decode_base64(text: str) -> bytes:
+    """The bytes of a base64 string or a base64 data URL."""
+    if text.startswith("data:"):
+        header, _, text = text.partition(",")
+        if ";base64" not in header:
+            raise ApiError(400, "invalid_data_url", "Only base64 data URLs are accepted (data:image/png;base64,...).")
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ApiError(400, "invalid_base64", f"The image is not valid base64: {exc}.") from exc

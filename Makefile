@@ -3,8 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # Serving benchmarks want the kind of CPython the predictor's image runs: built with PGO and LTO
-# (python:3.11-slim is; Debian's python3.11 is; pyenv's default build is not, ~30 % slower on
-# pure-Python code here). See README, "Serving".
+# (python:3.11-slim's is; a default source build is not, and runs the predictor ~30 % slower).
 BENCH_PYTHON ?= /usr/bin/python3.11
 BENCH_VENV ?= .venv-bench
 
@@ -49,10 +48,10 @@ format: venv  ## apply ruff's formatting
 train: venv  ## train the three runs (MLFLOW_TRACKING_URI, MNIST_PATH, ... from the environment)
 	$(PY) -m trainer
 
-report: venv  ## write reports/experiment-report.{md,html,docx} from MLFLOW_TRACKING_URI (see README)
-	$(PY) -m trainer.report
+report: venv  ## write reports/experiment-report.{md,html,docx} from MLFLOW_TRACKING_URI
+	$(PY) -m trainer report
 
-benchmark: venv  ## full-MNIST benchmark of the default configuration (see README)
+benchmark: venv  ## full-MNIST benchmark of the default configuration (docs/performance.md)
 	$(PY) benchmarks/train_benchmark.py
 
 clean:  ## remove the local store and caches (keeps .venv)

@@ -21,8 +21,9 @@ import boto3
 import psycopg2
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 
-from tracking.settings import ConfigError, TrackingSettings, load_settings
+from tracking.settings import TrackingSettings, describe
 
 
 class DependencyError(Exception):
@@ -49,7 +50,7 @@ def _connect_postgres(settings: TrackingSettings) -> None:
         host=settings.postgres_host,
         port=settings.postgres_port,
         user=settings.postgres_user,
-        password=settings.postgres_password,
+        password=settings.postgres_password.get_secret_value(),
         dbname=settings.postgres_db,
         connect_timeout=5,
     )
@@ -60,29 +61,29 @@ def s3_client(settings: TrackingSettings):  # boto3 clients are generated classe
     """A boto3 S3 client for the configured endpoint, with short timeouts and path-style URLs."""
     return boto3.client(
         "s3",
-        endpoint_url=settings.s3_endpoint,
-        aws_access_key_id=settings.s3_access_key,
-        aws_secret_access_key=settings.s3_secret_key,
-        region_name=settings.s3_region,
+        endpoint_url=settings.mlflow_s3_endpoint_url,
+        aws_access_key_id=settings.aws_access_key_id.get_secret_value(),
+        aws_secret_access_key=settings.aws_secret_access_key.get_secret_value(),
+        region_name=settings.aws_default_region,
         config=Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 1}, s3={"addressing_style": "path"}),
     )
 
 
 def ensure_bucket(settings: TrackingSettings) -> bool:
     """Create the artifact bucket if it does not exist; return True when it was created."""
-    client = s3_client(settings)
+    client, bucket = s3_client(settings), settings.mlflow_artifacts_bucket
     try:
-        client.head_bucket(Bucket=settings.bucket)
+        client.head_bucket(Bucket=bucket)
         return False
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
-            raise DependencyError(f"cannot use bucket {settings.bucket!r}: {exc}") from exc
+            raise DependencyError(f"cannot use bucket {bucket!r}: {exc}") from exc
     try:
-        client.create_bucket(Bucket=settings.bucket)
+        client.create_bucket(Bucket=bucket)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code")
         if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):  # a racing second replica
-            raise DependencyError(f"cannot create bucket {settings.bucket!r}: {exc}") from exc
+            raise DependencyError(f"cannot create bucket {bucket!r}: {exc}") from exc
     return True
 
 
@@ -123,10 +124,10 @@ def server_command(settings: TrackingSettings) -> list[str]:
         sys.executable, "-m", "mlflow", "server",
         "--artifacts-destination", settings.artifacts_destination,
         "--serve-artifacts",
-        "--host", settings.host,
-        "--port", str(settings.port),
-        "--workers", str(settings.workers),
-        "--allowed-hosts", settings.allowed_hosts,
+        "--host", settings.mlflow_host,
+        "--port", str(settings.mlflow_port),
+        "--workers", str(settings.mlflow_workers),
+        "--allowed-hosts", settings.mlflow_allowed_hosts,
     ]  # fmt: skip
     return [*command, "--app-name", "basic-auth"] if settings.auth_enabled else command
 
@@ -140,12 +141,13 @@ def write_auth_config(settings: TrackingSettings, folder: Path) -> Path:
     config = configparser.ConfigParser()
     config["mlflow"] = {
         "default_permission": "READ",
-        "database_uri": settings.auth_database_uri,
-        "admin_username": settings.auth_admin_username,
+        "database_uri": settings.mlflow_auth_database_uri,
+        "admin_username": settings.mlflow_auth_admin_username,
         "authorization_function": "mlflow.server.auth:authenticate_request_basic_auth",
     }
-    if settings.auth_database_uri.startswith("sqlite:///"):
-        Path(settings.auth_database_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    database = settings.mlflow_auth_database_uri
+    if database.startswith("sqlite:///"):
+        Path(database.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     path = folder / "basic_auth.ini"
     with path.open("w") as handle:
         config.write(handle)
@@ -153,27 +155,32 @@ def write_auth_config(settings: TrackingSettings, folder: Path) -> Path:
 
 
 def server_environment(settings: TrackingSettings) -> dict[str, str]:
-    """The server's environment: S3 credentials for the artifact proxy, job execution off by default."""
-    env = dict(os.environ)
-    env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
-    env["MLFLOW_BACKEND_STORE_URI"] = settings.backend_store_uri
-    env["MLFLOW_S3_ENDPOINT_URL"] = settings.s3_endpoint
-    env["AWS_ACCESS_KEY_ID"] = settings.s3_access_key
-    env["AWS_SECRET_ACCESS_KEY"] = settings.s3_secret_key
-    env["AWS_DEFAULT_REGION"] = settings.s3_region
+    """The server's environment: this one, plus what MLflow reads from the settings."""
+    env = {
+        **os.environ,
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": str(settings.mlflow_server_enable_job_execution).lower(),
+        "MLFLOW_BACKEND_STORE_URI": settings.backend_store_uri,
+        "MLFLOW_S3_ENDPOINT_URL": settings.mlflow_s3_endpoint_url,
+        "AWS_ACCESS_KEY_ID": settings.aws_access_key_id.get_secret_value(),
+        "AWS_SECRET_ACCESS_KEY": settings.aws_secret_access_key.get_secret_value(),
+        "AWS_DEFAULT_REGION": settings.aws_default_region,
+    }
     if settings.auth_enabled:
         env["MLFLOW_AUTH_CONFIG_PATH"] = str(write_auth_config(settings, Path(tempfile.mkdtemp(prefix="mlflow-auth-"))))
-        # Signs the UI's CSRF tokens; every worker must share it. Random per start unless set.
-        env.setdefault("MLFLOW_FLASK_SERVER_SECRET_KEY", secrets.token_hex(32))
+        # Signs the UI's CSRF tokens; every worker must share it.
+        env["MLFLOW_FLASK_SERVER_SECRET_KEY"] = settings.mlflow_flask_server_secret_key.get_secret_value() or (
+            secrets.token_hex(32)
+        )
     return env
 
 
 def prepare(settings: TrackingSettings) -> None:
     """Everything before the server starts: wait for both stores, bucket, schema."""
-    wait_for("PostgreSQL", lambda: _connect_postgres(settings), settings.wait_seconds)
-    wait_for("S3", lambda: s3_client(settings).list_buckets(), settings.wait_seconds)
+    wait_for("PostgreSQL", lambda: _connect_postgres(settings), settings.dependency_wait_seconds)
+    wait_for("S3", lambda: s3_client(settings).list_buckets(), settings.dependency_wait_seconds)
     created = ensure_bucket(settings)
-    print(f"[tracking] bucket {settings.bucket!r} {'created' if created else 'exists'}", flush=True)
+    bucket = settings.mlflow_artifacts_bucket
+    print(f"[tracking] bucket {bucket!r} {'created' if created else 'exists'}", flush=True)
     state = ensure_schema(settings)
     print(f"[tracking] database schema: {state}", flush=True)
 
@@ -181,13 +188,18 @@ def prepare(settings: TrackingSettings) -> None:
 def main() -> int:
     """Prepare the stores and exec the server; return a non-zero code with a clear message on failure."""
     try:
-        settings = load_settings()
+        settings = TrackingSettings()
+    except ValidationError as exc:
+        print(f"[tracking] error: bad configuration: {describe(exc)}", file=sys.stderr, flush=True)
+        return 1
+    try:
         prepare(settings)
-    except (ConfigError, DependencyError, BotoCoreError, psycopg2.Error) as exc:
+    except (DependencyError, BotoCoreError, psycopg2.Error) as exc:
         print(f"[tracking] error: {exc}", file=sys.stderr, flush=True)
         return 1
     command = server_command(settings)
-    auth = f"basic-auth, admin user {settings.auth_admin_username!r}" if settings.auth_enabled else "off"
-    print(f"[tracking] starting mlflow server on {settings.host}:{settings.port}; authentication: {auth}", flush=True)
+    auth = f"basic-auth, admin user {settings.mlflow_auth_admin_username!r}" if settings.auth_enabled else "off"
+    address = f"{settings.mlflow_host}:{settings.mlflow_port}"
+    print(f"[tracking] starting mlflow server on {address}; authentication: {auth}", flush=True)
     os.execve(command[0], command, server_environment(settings))
     return 0  # not reached: execve replaces the process

@@ -1,13 +1,14 @@
 """Container health check: exit 0 when the MLflow server answers ``/health`` (slim images have no curl)."""
 
-import os
 import sys
 import urllib.request
+
+from tracking.settings import TrackingSettings
 
 
 def main() -> int:
     """Return 0 if the local server answers 200 within the timeout, 1 otherwise."""
-    url = f"http://127.0.0.1:{os.environ.get('MLFLOW_PORT', '5000')}/health"
+    url = f"http://127.0.0.1:{TrackingSettings().mlflow_port}/health"
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             return 0 if response.status == 200 else 1

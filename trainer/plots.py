@@ -11,19 +11,23 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
-def learning_curves(history: dict[str, list[float]], title: str) -> Figure:
-    """Loss and accuracy per epoch, training next to validation."""
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    epochs = np.arange(1, len(history.get("loss", [])) + 1)
+def learning_curves(histories: dict[str, dict[str, list[float]]], title: str) -> Figure:
+    """Loss and accuracy per epoch of one run or several (name -> Keras history), on shared axes.
+
+    Validation is drawn solid, training dashed, each run in its own colour.
+    """
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True)
+    for index, (name, history) in enumerate(histories.items()):
+        for ax, metric in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+            for prefix, style, kind in (("val_", "-o", "validation"), ("", "--", "training")):
+                values = history.get(prefix + metric) or []
+                epochs = np.arange(1, len(values) + 1)
+                ax.plot(epochs, values, style, color=f"C{index}", markersize=3, label=f"{name} ({kind})")
     for ax, metric in ((ax_loss, "loss"), (ax_acc, "accuracy")):
-        for prefix, style in (("", "-o"), ("val_", "--s")):
-            values = history.get(prefix + metric)
-            if values:
-                ax.plot(epochs, values, style, label=(prefix or "train_") + metric)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
-        ax.legend()
+    ax_acc.legend(fontsize=7, loc="lower right")
     fig.suptitle(title)
     fig.tight_layout()
     return fig

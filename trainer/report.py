@@ -1,10 +1,11 @@
-"""``python -m trainer.report``: the experiment report, written from the tracking server so it is always true.
+"""``python -m trainer report``: the experiment report, written from the tracking server so it is always true.
 
 It reads the experiment's latest finished run of each kind (baseline, architecture, tuned) and the
 registry's state, draws the learning curves of all runs on shared axes, takes the best run's
 confusion matrix and misclassified digits from its artifacts, and writes
 ``experiment-report.md``, ``.html`` and ``.docx`` (plus the PNGs the Markdown links to) into
-``REPORT_DIR``; then logs them as artifacts of the best run (``report/``).
+``REPORT_DIR``; then logs them as artifacts of the best run (``report/``). ``python -m trainer.report``
+does the same.
 """
 
 from __future__ import annotations
@@ -16,24 +17,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless, as in trainer/plots.py
-
-import matplotlib.pyplot as plt
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from trainer import plots
 from trainer.experiments import DEFAULT_RUNS
 from trainer.report_render import Block, Bullets, Figure, Heading, Paragraph, Table, to_docx, to_html, to_markdown
-from trainer.settings import ReportSettings, load_report_settings
+from trainer.settings import ReportSettings
 from trainer.tags import REASON_TAG, RUN_KEY_TAG, STAGE_TAG, TEST_ACCURACY_TAG
-from trainer.tracking import (
-    TrackingUnavailableError,
-    configure_client,
-    embedded_tracking_uri,
-    wait_for_server,
-)
+from trainer.tracking import TrackingUnavailableError, configure_client, redacted, wait_for_server
 
 REPORT_NAME = "experiment-report"
 CURVES = ("loss", "val_loss", "accuracy", "val_accuracy")
@@ -127,8 +119,10 @@ def collect_registry(client: MlflowClient, model_name: str, alias: str) -> Regis
     """Every version of ``model_name`` (newest first) and the version ``alias`` points at."""
     try:
         model = client.get_registered_model(model_name)
-    except MlflowException:
-        return RegistryState(alias_version=None, versions=[])
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":  # nothing registered yet; other errors are errors
+            return RegistryState(alias_version=None, versions=[])
+        raise
     versions = client.search_model_versions(f"name = '{model_name}'")
     summaries = [
         VersionSummary(
@@ -144,28 +138,6 @@ def collect_registry(client: MlflowClient, model_name: str, alias: str) -> Regis
     summaries.sort(key=lambda v: int(v.version), reverse=True)
     holder = model.aliases.get(alias)
     return RegistryState(alias_version=None if holder is None else str(holder), versions=summaries)
-
-
-def learning_curves_chart(runs: list[RunSummary], path: Path) -> Path:
-    """Validation (solid) and training (dashed) loss and accuracy of every run, on shared axes."""
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True)
-    for index, run in enumerate(runs):
-        colour = f"C{index}"
-        for ax, metric in ((ax_loss, "loss"), (ax_acc, "accuracy")):
-            for prefix, style in (("val_", "-o"), ("", "--")):
-                values = run.history.get(prefix + metric) or []
-                label = f"{run.title} ({'validation' if prefix else 'training'})"
-                ax.plot(range(1, len(values) + 1), values, style, color=colour, markersize=3, label=label)
-    for ax, metric in ((ax_loss, "loss"), (ax_acc, "accuracy")):
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
-        ax.grid(alpha=0.3)
-    ax_acc.legend(fontsize=7, loc="lower right")
-    fig.suptitle("Learning curves of the three runs")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
 
 
 def _percent(value: float) -> str:
@@ -200,7 +172,8 @@ def build_report(
         Heading("MNIST experiment report", level=1),
         Paragraph(
             f"Generated {datetime.now(tz=UTC):%Y-%m-%d %H:%M} UTC from the tracking server, experiment "
-            f"'{settings.experiment_name}'. Best run: {best.title} with {_percent(best.test_accuracy)} test accuracy."
+            f"'{settings.mlflow_experiment_name}'. Best run: {best.title} with "
+            f"{_percent(best.test_accuracy)} test accuracy."
         ),
         Heading("The three runs"),
         Table(
@@ -237,11 +210,10 @@ def build_report(
         Heading("Where to find everything"),
         Bullets(
             [
-                f"MLflow UI (runs, metrics, artifacts): {settings.mlflow_ui_url}",
-                f"This experiment: {settings.mlflow_ui_url}/#/experiments/{best.experiment_id}",
-                f"The best run: {settings.mlflow_ui_url}/#/experiments/{best.experiment_id}/runs/{best.run_id}",
+                f"MLflow UI (runs, metrics, artifacts): {settings.ui_url}",
+                f"This experiment: {settings.ui_url}/#/experiments/{best.experiment_id}",
+                f"The best run: {settings.ui_url}/#/experiments/{best.experiment_id}/runs/{best.run_id}",
                 f"The drawing page: {settings.frontend_url}",
-                f"Images: {settings.image_repository}:tracking, :trainer, :predictor, :frontend (Docker Hub)",
                 f"Run ids: {', '.join(f'{run.key} {run.run_id}' for run in runs)}",
             ]
         ),
@@ -250,7 +222,7 @@ def build_report(
 
 
 def _registry_blocks(registry: RegistryState, settings: ReportSettings) -> list[Block]:
-    name, alias = settings.model_name, settings.model_alias
+    name, alias = settings.registered_model_name, settings.model_alias
     if not registry.versions:
         return [Paragraph(f"{name} has no registered version yet.")]
     holder = next((v for v in registry.versions if v.version == registry.alias_version), None)
@@ -281,12 +253,15 @@ def _registry_blocks(registry: RegistryState, settings: ReportSettings) -> list[
 
 def write_report(settings: ReportSettings, client: MlflowClient) -> tuple[list[Path], RunSummary]:
     """Collect, draw, render and write the three files; return their paths and the best run."""
-    runs = collect_runs(client, settings.experiment_name)
-    registry = collect_registry(client, settings.model_name, settings.model_alias)
+    runs = collect_runs(client, settings.mlflow_experiment_name)
+    registry = collect_registry(client, settings.registered_model_name, settings.model_alias)
     best = max(runs, key=lambda run: run.test_accuracy)
-    folder = settings.output_dir
+    folder = settings.report_dir
     folder.mkdir(parents=True, exist_ok=True)
-    figures = {"learning_curves.png": learning_curves_chart(runs, folder / "learning_curves.png")}
+    curves = plots.learning_curves({run.title: run.history for run in runs}, "Learning curves of the three runs")
+    curves.savefig(folder / "learning_curves.png", dpi=110)
+    plots.plt.close(curves)
+    figures = {"learning_curves.png": folder / "learning_curves.png"}
     with tempfile.TemporaryDirectory() as downloads:
         for name, artifact in BEST_RUN_PLOTS.items():
             downloaded = Path(client.download_artifacts(best.run_id, artifact, downloads))
@@ -299,16 +274,15 @@ def write_report(settings: ReportSettings, client: MlflowClient) -> tuple[list[P
     return paths + list(figures.values()), best
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit code: 0, 1 nothing to report or a refused request, 3 no server."""
-    settings = load_report_settings(argv)
-    configure_client()
-    uri = settings.tracking_uri or embedded_tracking_uri(settings.local_store)
+def run_report(settings: ReportSettings) -> int:
+    """Write (and log) the report; the exit code: 0, 1 nothing to report or a refused request, 3 no server."""
+    configure_client(settings)
+    uri = settings.tracking_uri
     client = MlflowClient(uri)
     try:
         wait_for_server(uri, settings.tracking_wait_seconds)
         paths, best = write_report(settings, client)
-        if settings.log_artifacts:
+        if settings.report_log_artifacts:
             for path in paths:
                 client.log_artifact(best.run_id, str(path), artifact_path="report")
     except TrackingUnavailableError as exc:
@@ -318,14 +292,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except MlflowException as exc:
-        print(f"error: the tracking server {uri} refused or failed a request: {exc}", file=sys.stderr)
+        print(f"error: the tracking server {redacted(uri)} refused or failed a request: {exc}", file=sys.stderr)
         return 1
     for path in paths[:3]:
         print(f"wrote {path}")
-    if settings.log_artifacts:
+    if settings.report_log_artifacts:
         print(f"logged to run {best.run_id} ({best.title}) under report/")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from trainer.cli import parse
+
+    sys.exit(run_report(parse(["report", *sys.argv[1:]])[1]))

@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import socket
 import time
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import mlflow
 import requests
 from sqlalchemy.exc import SQLAlchemyError
 
-from trainer.settings import TrainerSettings
+from trainer.settings import StoreSettings
 
 
 class TrackingUnavailableError(Exception):
@@ -60,25 +59,14 @@ def wait_for_server(uri: str, timeout_seconds: float, poll_seconds: float = 2.0)
         time.sleep(poll_seconds)
 
 
-# MLflow's client retries a failed request up to 7 times with exponential back-off (about four
-# minutes per request): with the artifact store down, a training sat silent for eight minutes before
-# failing. These bound it to 1 + 2 + 4 s of back-off per request; an explicit setting by the user wins.
-CLIENT_DEFAULTS = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
-    # Download artifacts through the tracking server, not via presigned S3 URLs. Since MLflow 3.16
-    # a server with an S3 artifact store advertises presigned downloads, and the client then fetches
-    # every file straight from the S3 endpoint the *server* uses (``minio:9000`` in the stack) -- an
-    # address that clients on another network cannot reach.
-    "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD": "false",
-}
-
-
-def configure_client() -> None:
-    """Apply ``CLIENT_DEFAULTS`` to the environment where the user has not set them."""
-    for name, value in CLIENT_DEFAULTS.items():
-        os.environ.setdefault(name, value)
+def configure_client(settings: StoreSettings) -> None:
+    """Hand MLflow's client the trainer's retry settings (it reads them from the environment per request)."""
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.mlflow_http_request_max_retries)
+    os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = str(settings.mlflow_http_request_backoff_factor)
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(settings.mlflow_http_request_timeout)
+    # Download artifacts through the tracking server, not via presigned S3 URLs to the S3 endpoint
+    # the server uses (minio:9000 in the stack), which other networks cannot reach.
+    os.environ["MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD"] = "false"
 
 
 def redacted(uri: str) -> str:
@@ -90,40 +78,33 @@ def redacted(uri: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def embedded_tracking_uri(local_store: Path) -> str:
-    """SQLite tracking URI inside ``local_store`` (the registry needs a database, not plain files)."""
-    return f"sqlite:///{(local_store / 'mlflow.db').resolve()}"
-
-
-def connect(settings: TrainerSettings) -> str:
+def connect(settings: StoreSettings) -> str:
     """Point MLflow at the configured store, make sure the experiment exists, return its id."""
+    uri = settings.tracking_uri
     if settings.embedded:
-        settings.local_store.mkdir(parents=True, exist_ok=True)
-        uri = embedded_tracking_uri(settings.local_store)
-        artifact_location = (settings.local_store / "artifacts").resolve().as_uri()
+        settings.trainer_local_store.mkdir(parents=True, exist_ok=True)
+        artifact_location = (settings.trainer_local_store / "artifacts").resolve().as_uri()
     else:
-        uri = settings.tracking_uri or ""
         wait_for_server(uri, settings.tracking_wait_seconds)
-        configure_client()
         artifact_location = None  # the server decides (proxied mlflow-artifacts:/ in the stack)
+    configure_client(settings)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     try:
-        experiment = mlflow.get_experiment_by_name(settings.experiment_name)
+        experiment = mlflow.get_experiment_by_name(settings.mlflow_experiment_name)
     except SQLAlchemyError as exc:  # a database URI whose server is down or refuses the credentials
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise TrackingUnavailableError(f"the tracking database {redacted(uri)} cannot be used: {reason}") from None
     if experiment is not None:
         return experiment.experiment_id
-    return mlflow.create_experiment(settings.experiment_name, artifact_location=artifact_location)
+    return mlflow.create_experiment(settings.mlflow_experiment_name, artifact_location=artifact_location)
 
 
-def where_results_went(settings: TrainerSettings) -> str:
+def where_results_went(settings: StoreSettings) -> str:
     """A sentence telling a person where to look at the runs."""
     if settings.embedded:
-        uri = embedded_tracking_uri(settings.local_store)
         return (
-            f"Results are in {settings.local_store.resolve()} (embedded store). "
-            f"Open the UI with: mlflow ui --backend-store-uri {uri} --port 5000"
+            f"Results are in {settings.trainer_local_store.resolve()} (embedded store). "
+            f"Open the UI with: mlflow ui --backend-store-uri {settings.tracking_uri} --port 5000"
         )
-    return f"Results are on the tracking server: {settings.tracking_uri}"
+    return f"Results are on the tracking server: {redacted(settings.tracking_uri)}"

@@ -1,7 +1,7 @@
 """Runs the three tracked experiments and promotes the best model.
 
-``train_model`` trains and logs one run inside ``mlflow.start_run()``; ``main`` is the command line
-(``python -m trainer``): load data, connect, train every run, print a summary, promote.
+``train_model`` trains and logs one run inside ``mlflow.start_run()``; ``run_training`` is what
+``python -m trainer`` does: load data, connect, train every run, print a summary, promote.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from trainer.experiments import RunConfig, select_runs
 from trainer.export import ExportMismatchError, log_models
 from trainer.models import build_model, learning_rate_for
 from trainer.promotion import Candidate, PromotionResult, register_and_promote, select_best
-from trainer.settings import TrainerSettings, load_settings
+from trainer.settings import TrainerSettings
 from trainer.tags import REASON_TAG, RUN_KEY_TAG, TEST_DIGEST_TAG
 from trainer.tracking import TrackingUnavailableError, connect, where_results_went
 
@@ -103,7 +103,7 @@ def _log_evaluation(model: keras.Model, splits: MnistSplits, history: dict, titl
     probabilities = model.predict(splits.x_test, batch_size=1000, verbose=0)
     predicted = probabilities.argmax(axis=1)
     figures = {
-        "plots/learning_curves.png": plots.learning_curves(history, title),
+        "plots/learning_curves.png": plots.learning_curves({title: history}, title),
         "plots/confusion_matrix.png": plots.confusion_matrix(splits.y_test, predicted, title),
         "plots/misclassified.png": plots.misclassified_grid(
             splits.x_test, splits.y_test, predicted, probabilities.max(axis=1), title
@@ -214,8 +214,10 @@ def _evaluate_champion(splits: MnistSplits) -> Callable[[str], float]:
 
 def run_all(settings: TrainerSettings) -> tuple[list[RunResult], PromotionResult | None]:
     """Train every configured run, then promote the best finished one."""
-    runs = select_runs(settings.run_keys, settings.epochs_override or None)
-    splits = load_splits(settings.mnist_path, settings.train_limit, settings.test_limit, settings.validation_fraction)
+    runs = select_runs(settings.run_keys, settings.trainer_epochs or None)
+    splits = load_splits(
+        settings.mnist_path, settings.mnist_train_limit, settings.mnist_test_limit, settings.validation_fraction
+    )
     print(
         f"MNIST from {splits.source}: {len(splits.x_train)} train / {len(splits.x_val)} validation / "
         f"{len(splits.x_test)} test images"
@@ -225,7 +227,7 @@ def run_all(settings: TrainerSettings) -> tuple[list[RunResult], PromotionResult
     for config in runs:
         print(f"\n=== {config.title} ===\n{config.reason}\n{config.architecture.describe()}")
         try:
-            results.append(train_model(config, splits, settings.seed, experiment_id))
+            results.append(train_model(config, splits, settings.trainer_seed, experiment_id))
         except (TrainingDivergedError, ExportMismatchError, ValueError, RuntimeError) as exc:
             print(f"  run failed: {exc}", file=sys.stderr)
             results.append(
@@ -239,7 +241,7 @@ def run_all(settings: TrainerSettings) -> tuple[list[RunResult], PromotionResult
     promotion = register_and_promote(
         MlflowClient(),
         best,
-        settings.model_name,
+        settings.registered_model_name,
         settings.model_alias,
         settings.force_promote,
         _evaluate_champion(splits),
@@ -247,9 +249,8 @@ def run_all(settings: TrainerSettings) -> tuple[list[RunResult], PromotionResult
     return results, promotion
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the process exit code."""
-    settings = load_settings(argv)
+def run_training(settings: TrainerSettings) -> int:
+    """``python -m trainer``: train, promote, and return the process exit code."""
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         results, promotion = run_all(settings)
@@ -282,8 +283,9 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no run finished, nothing was registered", file=sys.stderr)
         return 1
     verdict = "promoted" if promotion.decision.promote else "not promoted"
-    print(f"\n{settings.model_name} version {promotion.version} {verdict}: {promotion.decision.reason}.")
+    name = settings.registered_model_name
+    print(f"\n{name} version {promotion.version} {verdict}: {promotion.decision.reason}.")
     if promotion.alias_version:
-        print(f"{settings.model_name}@{settings.model_alias} -> version {promotion.alias_version}")
+        print(f"{name}@{settings.model_alias} -> version {promotion.alias_version}")
     print(where_results_went(settings))
     return 0 if all(r.status == "FINISHED" for r in results) else 1

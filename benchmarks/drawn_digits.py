@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import sys
 from pathlib import Path
 
@@ -24,10 +23,10 @@ from PIL import Image
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from predictor import preprocess  # noqa: E402 - after the path set-up above
+from devkit.drawing import STYLES, plain_resize, redraw  # noqa: E402 - after the path set-up above
+from predictor import preprocess  # noqa: E402
 from predictor.model_store import LoadedModel, ModelCache, ModelInfo, Registry, load_onnx  # noqa: E402
-from predictor.settings import load_settings  # noqa: E402
-from tests.drawing import STYLES, redraw  # noqa: E402
+from predictor.settings import PredictorSettings  # noqa: E402
 
 
 def load_model(args: argparse.Namespace) -> LoadedModel:
@@ -35,8 +34,7 @@ def load_model(args: argparse.Namespace) -> LoadedModel:
     info = ModelInfo("local", "-", "-", "-", "-")
     if args.onnx:
         return load_onnx(Path(args.onnx), info)
-    settings = load_settings({**os.environ, "MLFLOW_TRACKING_URI": args.tracking_uri,
-                              "MODEL_CACHE_DIR": str(Path(args.cache))})  # fmt: skip
+    settings = PredictorSettings(mlflow_tracking_uri=args.tracking_uri, model_cache_dir=Path(args.cache))
     registry = Registry(settings)
     return registry.load(registry.current(), ModelCache(Path(args.cache) / "current"))
 
@@ -45,11 +43,9 @@ def main() -> int:
     """Generate the drawings, score both pipelines, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--onnx", help="an ONNX model file (else: the registry's alias)")
-    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "http://localhost:5000"))
+    parser.add_argument("--tracking-uri", default="http://localhost:5000", help="where the registered model is")
     parser.add_argument("--cache", default="/tmp/drawn-digits-model", help="where the downloaded model goes")
-    parser.add_argument(
-        "--mnist-path", default=os.environ.get("MNIST_PATH", str(REPO_ROOT.parent / "shared/data/mnist.npz"))
-    )
+    parser.add_argument("--mnist-path", default=str(REPO_ROOT.parent / "shared/data/mnist.npz"))
     parser.add_argument("--count", type=int, default=2000, help="drawings (taken from the MNIST test set)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sheet", help="save misread drawings to this PNG")
@@ -68,7 +64,7 @@ def main() -> int:
         styles.append(style)
         drawings.append(image)
         mnist_inputs.append(preprocess.mnist_style(image))
-        plain_inputs.append(preprocess.plain_resize(image))
+        plain_inputs.append(plain_resize(image))
     mnist_pred = model.predict(np.stack(mnist_inputs)[..., None]).argmax(axis=1)
     plain_pred = model.predict(np.stack(plain_inputs)[..., None]).argmax(axis=1)
     styles = np.array(styles)

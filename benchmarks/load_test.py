@@ -1,9 +1,9 @@
 """Load test: 20,000 canvas PNGs at concurrency 32 through nginx to the predictor.
 
-Starts the predictor as the image does (its default gunicorn settings and zlib-ng) against a registry with
-a production model, puts the project's nginx (frontend/templates) in front, warms up, then sends
-the requests with ``ab`` (exactly that many) and checks the two things that must hold under load: zero errors, and
-the workers' resident memory grows by less than 10 %:
+Starts the predictor as the image does (its own gunicorn defaults) against a registry with a
+production model, puts the project's nginx (frontend/) in front, warms up, then sends the requests
+with ``ab`` (exactly that many) and checks the two things that must hold under load: zero errors,
+and the workers' resident memory grows by less than 10 %:
 
     python benchmarks/load_test.py --tracking-uri sqlite:////tmp/store/mlflow.db
 
@@ -23,44 +23,20 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.shipped_predictor import add_zlib_arguments, runtime, shipped_env  # noqa: E402 - path set-up
-from benchmarks.wrk import require, run_ab  # noqa: E402
-from tests.drawing import SEVEN, stroke_digit  # noqa: E402
-from tests.services import http_ok, nginx_server, predictor_server, resident_mib, wait_until, worker_pids  # noqa: E402
-
-MAX_GROWTH = 0.10
-
-
-def load_check(site: str, master: int, folder: Path, requests: int, connections: int, warmup: int) -> dict:
-    """Warm up, measure the workers' memory, run the load, measure again; returns the figures."""
-    canvas = folder / "canvas.png"
-    stroke_digit(SEVEN, style="dark_on_transparent").save(canvas, format="PNG")
-    url = f"{site}/api/predict"
-    run_ab(url, canvas, "image/png", warmup, connections)
-    workers = worker_pids(master)
-    before = resident_mib(workers)
-    result = run_ab(url, canvas, "image/png", requests, connections)
-    after = resident_mib(workers)
-    return {
-        **result,
-        "rss_before_mib": before,
-        "rss_after_mib": after,
-        "growth": (after - before) / before,
-        "workers_replaced": worker_pids(master) != workers,
-    }
+from devkit.load import MAX_GROWTH, load_check, require  # noqa: E402 - after the path set-up above
+from devkit.services import http_ok, nginx_server, predictor_server, shipped_predictor_env, wait_until  # noqa: E402
 
 
 def main() -> int:
     """Start predictor and nginx, run the load, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "http://localhost:5000"))
+    parser.add_argument("--tracking-uri", default="http://localhost:5000", help="where the registered model is")
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=2_000)
-    add_zlib_arguments(parser)
     args = parser.parse_args()
     require("ab", "apache2-utils")
-    shipped = shipped_env(args)
+    shipped = shipped_predictor_env()
     folder = Path(tempfile.mkdtemp(prefix="load-test-"))
     try:
         with predictor_server(args.tracking_uri, folder / "cache", folder / "gunicorn.log", extra_env=shipped) as (
@@ -74,8 +50,7 @@ def main() -> int:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     cores = os.cpu_count()
-    print(f"\n{figures['requests']} requests at concurrency {args.concurrency} through nginx ({cores} cores, "
-          f"{runtime(shipped)})\n")  # fmt: skip
+    print(f"\n{figures['requests']} requests at concurrency {args.concurrency} through nginx ({cores} cores)\n")
     print("| requests | errors | req/s | p50 ms | p99 ms | worker RSS before | after | growth | workers replaced |")
     print("|---|---|---|---|---|---|---|---|---|")
     print(

@@ -1,22 +1,32 @@
-"""Fixtures shared by the whole suite: the MNIST data and a small slice of it."""
+"""Fixtures the whole suite shares: MNIST (the full file and a small slice), and MLflow's URIs restored.
+
+Tests are marked by what they need: ``integration`` (real services the fixtures start), ``browser``
+(real Chromium), ``e2e`` (the real Docker stack); the rest are marked ``unit`` here.
+"""
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from devkit.services import REPO_ROOT
+
 # The full original MNIST in Keras' layout; CI and developers have it beside the repository.
 MNIST_SOURCE = Path(os.environ.get("MNIST_SOURCE_PATH", REPO_ROOT.parent / "shared" / "data" / "mnist.npz"))
 SLICE_TRAIN = 3000
 SLICE_TEST = 1000
+KINDS = ("integration", "browser", "e2e")
 
-sys.path.insert(0, str(REPO_ROOT))
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs no real service as ``unit`` (``pytest -m unit`` runs just those)."""
+    for item in items:
+        if not any(item.get_closest_marker(kind) for kind in KINDS):
+            item.add_marker(pytest.mark.unit)
 
 
 @pytest.fixture(scope="session")
@@ -48,15 +58,19 @@ def mlflow_uris_restored(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     The predictor's ``Registry`` sets them (its process follows one server), and MLflow copies them
     into the environment too; left behind, they would send a later test's ``MlflowClient(uri)``
-    registry calls, and any subprocess it starts, to an earlier test's server.
+    registry calls, and any subprocess it starts, to an earlier test's server. The same holds for
+    the MLflow client settings the predictor and trainer write into the environment.
     """
     from mlflow.tracking._model_registry import utils as registry_utils
     from mlflow.tracking._tracking_service import utils as tracking_utils
 
     monkeypatch.setattr(tracking_utils, "_tracking_uri", tracking_utils._tracking_uri)
     monkeypatch.setattr(registry_utils, "_registry_uri", registry_utils._registry_uri)
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+             "MLFLOW_HTTP_REQUEST_TIMEOUT", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
+             "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD")  # fmt: skip
     # By hand: monkeypatch records nothing to undo for a variable that is not set yet.
-    saved = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    saved = {name: os.environ.get(name) for name in names}
     yield
     for name, value in saved.items():
         if value is None:

@@ -1,0 +1,107 @@
+"""Drive the project's real ``docker compose`` stack from the tests: base images, compose commands.
+
+No registry is reachable on the CI machine, so base images that are missing locally are built as
+stand-ins by ``../shared/ci/standin-images.sh`` when that script exists; elsewhere compose pulls them
+as usual. The names come from the Dockerfiles and compose.yaml themselves, so they never drift.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from devkit.services import REPO_ROOT
+
+SHARED_CI = REPO_ROOT.parent / "shared" / "ci"
+SERVICES_WITH_IMAGES = ("tracking", "trainer", "predictor", "frontend")
+STANDIN_KINDS = ("python", "postgres", "nginx", "minio", "debian")  # what standin-images.sh can build
+
+
+def base_images() -> list[str]:
+    """Every public image the stack starts from: Dockerfile ``FROM`` lines and compose's pulled images."""
+    images = set()
+    for service in SERVICES_WITH_IMAGES:
+        dockerfile = (REPO_ROOT / service / "Dockerfile").read_text()
+        images.update(re.findall(r"^FROM\s+(\S+)", dockerfile, flags=re.MULTILINE))
+    compose = yaml.safe_load((REPO_ROOT / "compose.yaml").read_text())
+    images.update(spec["image"] for spec in compose["services"].values() if "build" not in spec)
+    return sorted(images)
+
+
+def standin_kind(image: str) -> str:
+    """The stand-in kind for ``image``: the repository's last path part, e.g. quay.io/minio/minio -> minio."""
+    name = image.rsplit("/", 1)[-1].split(":", 1)[0]
+    if name not in STANDIN_KINDS:
+        raise ValueError(f"no stand-in kind for base image {image!r}")
+    return name
+
+
+def run(args: list[str], timeout: float, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None) -> str:
+    """Run a command; fail with its output if it exits non-zero. Returns stdout."""
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        output = f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        raise AssertionError(f"{' '.join(args)} exited {result.returncode}\n{output}")
+    return result.stdout
+
+
+def ensure_docker() -> None:
+    """A working Docker engine with Compose v2, started with ../shared/ci/docker-up.sh where that exists."""
+    if shutil.which("docker") and subprocess.run(["docker", "info"], capture_output=True).returncode == 0:
+        return
+    script = SHARED_CI / "docker-up.sh"
+    if not script.is_file():
+        raise AssertionError("Docker is not running and ../shared/ci/docker-up.sh is absent: start Docker first")
+    run(["bash", str(script)], timeout=900)
+
+
+def image_present(image: str) -> bool:
+    """Whether the local engine has ``image``."""
+    return subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0
+
+
+def ensure_base_images() -> None:
+    """Build stand-ins for base images that are not present, when the stand-in script exists."""
+    script = SHARED_CI / "standin-images.sh"
+    missing = [image for image in base_images() if not image_present(image)]
+    if missing and script.is_file():
+        run(["bash", str(script), *(f"{image}={standin_kind(image)}" for image in missing)], timeout=1800)
+
+
+class ComposeStack:
+    """``docker compose`` with the project's compose.yaml (plus an override) under its own project name."""
+
+    def __init__(self, project: str, override: Path, env: dict[str, str]):
+        self.project = project
+        # --env-file /dev/null: a developer's own .env must not change what the test runs.
+        self.base = ["docker", "compose", "--project-directory", str(REPO_ROOT), "-p", project,
+                     "--env-file", "/dev/null", "-f", str(REPO_ROOT / "compose.yaml"), "-f", str(override)]  # fmt: skip
+        self.env = env
+
+    def __call__(self, *args: str, timeout: float = 600) -> str:
+        """``docker compose <args>``; fails with the output on a non-zero exit."""
+        return run([*self.base, *args], timeout=timeout, env=self.env)
+
+    def down(self, *flags: str) -> str:
+        """``down`` with the trainer's profile active, so its volume (the Keras cache) is included."""
+        return self("--profile", "train", "down", *flags, timeout=300)
+
+    def states(self) -> dict[str, tuple[str, str]]:
+        """Service name -> (state, health) of the project's containers."""
+        lines = self("ps", "--all", "--format", "json").splitlines()
+        containers = [json.loads(line) for line in lines if line.strip()]
+        return {c["Service"]: (c["State"], c.get("Health", "")) for c in containers}
+
+    def leftovers(self) -> dict[str, list[str]]:
+        """Containers, volumes and networks still labelled with this project (should be none after down -v)."""
+        label = f"label=com.docker.compose.project={self.project}"
+        found = {}
+        for kind, listing in (("containers", ["ps", "-aq"]), ("volumes", ["volume", "ls", "-q"]),
+                              ("networks", ["network", "ls", "-q"])):  # fmt: skip
+            found[kind] = run(["docker", *listing, "--filter", label], timeout=60).split()
+        return found

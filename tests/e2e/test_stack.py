@@ -1,0 +1,223 @@
+"""End-to-end: the project's own compose.yaml, built and run for real, as a user meets it.
+
+The module's fixtures build and start one stack (``stack``) and train it once (``trained``); each
+test asks for the state it needs, so any test runs alone as well as with the others. Only the work
+is shrunk (compose.e2e.yaml mounts the local MNIST; a slice, fewer epochs).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from mlflow import MlflowClient
+
+from devkit.compose_stack import ComposeStack, ensure_base_images, ensure_docker
+from devkit.drawing import SEVEN, png_bytes, redraw, stroke_digit
+from devkit.services import free_port, http_ok, wait_until
+
+pytestmark = pytest.mark.e2e
+
+PROJECT = "mnist-mlops-e2e"
+EXPERIMENT = "mnist-cnn"
+MODEL = "Mnist_Best_Model"
+ALIAS = "production"
+RUN_KEYS = {"baseline", "architecture", "tuned"}
+DRAWINGS_PER_DIGIT = 3
+# Credentials of this run only: they must reach the containers' environment, never an image.
+CREDENTIALS = {"POSTGRES_PASSWORD": secrets.token_hex(12), "MINIO_ROOT_USER": "e2e-" + secrets.token_hex(4),
+               "MINIO_ROOT_PASSWORD": secrets.token_hex(12)}  # fmt: skip
+MIN_DRAWN_CORRECT = 0.9  # a model trained on a slice for 3 epochs; the full one scores 98 % here
+OVERRIDE = Path(__file__).with_name("compose.e2e.yaml")
+
+
+@dataclass
+class Stack:
+    """The running stack: compose, its two published addresses, and the answer before any training."""
+
+    compose: ComposeStack
+    frontend: str
+    mlflow: str
+    untrained_answer: requests.Response
+
+    def wait_for_model(self, timeout: float = 120) -> dict:
+        """Poll the predictor through nginx until it serves a model; returns ``/api/model``."""
+        wait_until(http_ok(f"{self.frontend}/api/model"), timeout, "a model served through the frontend")
+        return requests.get(f"{self.frontend}/api/model", timeout=5).json()
+
+    def all_healthy(self) -> None:
+        """Every long-running service is running and healthy."""
+        states = self.compose.states()
+        expected = {"postgres", "minio", "tracking", "predictor", "frontend"}
+        assert expected <= set(states), states
+        for service in expected:
+            assert states[service] == ("running", "healthy"), (service, states[service])
+
+    def predict_seven(self) -> requests.Response:
+        return requests.post(f"{self.frontend}/api/predict", data=png_bytes(stroke_digit(SEVEN)),
+                             headers={"Content-Type": "image/png"}, timeout=10)  # fmt: skip
+
+
+def compose_for(project: str, mnist_full: Path) -> tuple[ComposeStack, int, int]:
+    """compose for ``project`` on free host ports, with this run's credentials; returns it and the two ports."""
+    frontend_port, mlflow_port = free_port(), free_port()
+    env = {**os.environ, "E2E_MNIST_FILE": str(mnist_full), "PUBLISH_ADDRESS": "127.0.0.1",
+           "FRONTEND_PORT": str(frontend_port), "MLFLOW_UI_PORT": str(mlflow_port), "IMAGE_TAG_SUFFIX": "-e2e",
+           **CREDENTIALS}  # fmt: skip
+    return ComposeStack(project, OVERRIDE, env), frontend_port, mlflow_port
+
+
+@pytest.fixture(scope="module")
+def stack(mnist_full: Path) -> Iterator[Stack]:
+    """The stack built and started (all healthy), nothing trained yet."""
+    ensure_docker()
+    ensure_base_images()
+    compose, frontend_port, mlflow_port = compose_for(PROJECT, mnist_full)
+    compose.down("-v", "--remove-orphans")  # a stack left by an interrupted run
+    try:
+        compose("--profile", "train", "build", timeout=3600)  # the one-shot trainer's image too
+        compose("up", "-d", "--wait", "--wait-timeout", "300", timeout=420)
+        frontend = f"http://127.0.0.1:{frontend_port}"
+        untrained = requests.post(f"{frontend}/api/predict", data=png_bytes(stroke_digit(SEVEN)),
+                                  headers={"Content-Type": "image/png"}, timeout=10)  # fmt: skip
+        yield Stack(compose, frontend, f"http://127.0.0.1:{mlflow_port}", untrained)
+    finally:
+        compose.down("-v", "--remove-orphans")
+
+
+@dataclass
+class Trained:
+    """What ``docker compose run --rm trainer`` left: its output and the version it put behind the alias."""
+
+    output: str
+    version: str
+
+
+@pytest.fixture(scope="module")
+def trained(stack: Stack) -> Trained:
+    output = stack.compose("run", "--rm", "trainer", timeout=1800)
+    version = MlflowClient(stack.mlflow).get_model_version_by_alias(MODEL, ALIAS).version
+    return Trained(output, version)
+
+
+def run_ids(tracking_uri: str) -> list[str]:
+    """The ids of every run in the trainer's experiment."""
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    return sorted(run.info.run_id for run in client.search_runs([experiment.experiment_id]))
+
+
+def test_images_build_and_every_service_becomes_healthy_unprivileged(stack: Stack):
+    stack.all_healthy()
+    assert requests.get(f"{stack.mlflow}/health", timeout=5).status_code == 200
+    for service in ("tracking", "predictor", "frontend"):
+        assert stack.compose("exec", "-T", service, "id", "-u").strip() != "0", f"{service} runs as root"
+
+
+def test_before_training_the_api_says_there_is_no_model_and_what_to_run(stack: Stack):
+    answer = stack.untrained_answer
+    assert answer.status_code == 503 and answer.json()["error"] == "model_unavailable"
+    assert "docker compose run" in answer.json()["message"]
+
+
+def test_no_credential_is_baked_into_any_image(stack: Stack):
+    for service in ("tracking", "trainer", "predictor", "frontend"):
+        image = f"mnist-mlops/mlops-mnist:{service}-e2e"
+        history = subprocess.run(["docker", "history", "--no-trunc", "--format", "{{.CreatedBy}}", image],
+                                 capture_output=True, text=True, check=True).stdout  # fmt: skip
+        config = subprocess.run(["docker", "image", "inspect", "--format", "{{json .Config.Env}}", image],
+                                capture_output=True, text=True, check=True).stdout  # fmt: skip
+        for value in CREDENTIALS.values():
+            assert value not in history + config, f"a credential is in the {service} image"
+        for name in ("PASSWORD", "SECRET", "ACCESS_KEY"):
+            assert name not in config, f"{service} image sets {name} in its environment"
+    # ... while the running stack does have them, where they belong.
+    environment = stack.compose("exec", "-T", "tracking", "env")
+    assert f"POSTGRES_PASSWORD={CREDENTIALS['POSTGRES_PASSWORD']}" in environment
+
+
+def test_trainer_logs_three_runs_registers_the_best_and_stores_artifacts_in_the_bucket(stack: Stack, trained):
+    client = MlflowClient(stack.mlflow)
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    runs = client.search_runs([experiment.experiment_id])
+    assert {run.data.tags["run_key"] for run in runs} == RUN_KEYS, trained.output[-2000:]
+    assert all(run.info.status == "FINISHED" for run in runs)
+    version = client.get_model_version(MODEL, trained.version)
+    accuracy = {run.info.run_id: run.data.metrics["test_accuracy"] for run in runs}
+    # The alias is on a run with the best accuracy (on a tie the trainer keeps the earlier run, so
+    # compare accuracies, not run ids: two runs can tie on the 2,000-image test slice).
+    assert accuracy[version.run_id] == max(accuracy.values()), (version.run_id, accuracy)
+    # The artifacts are objects in the bucket: list it from inside the tracking container (the
+    # object store is on an internal network), with the credentials the tracking server has.
+    listing = stack.compose("exec", "-T", "tracking", "python", "-c", (
+        "import os, boto3; s3 = boto3.client('s3', endpoint_url=os.environ['MLFLOW_S3_ENDPOINT_URL']); "
+        "pages = s3.get_paginator('list_objects_v2').paginate(Bucket='mlflow'); "
+        "print('\\n'.join(o['Key'] for p in pages for o in p.get('Contents', [])))"
+    ))  # fmt: skip
+    keys = listing.split()
+    for run in runs:
+        assert any(run.info.run_id in key for key in keys), f"no objects for run {run.data.tags['run_key']}"
+    assert sum(key.endswith("/MLmodel") for key in keys) >= 6, "a Keras and an ONNX model per run"
+
+
+def drawn_digits(mnist_full: Path) -> list[tuple[int, bytes]]:
+    """MNIST test digits the trainer never saw, re-drawn as canvas strokes (fixed seed)."""
+    rng = np.random.default_rng(7)
+    with np.load(mnist_full) as data:
+        images, labels = data["x_test"][5000:], data["y_test"][5000:]
+    chosen = [index for digit in range(10) for index in np.flatnonzero(labels == digit)[:DRAWINGS_PER_DIGIT]]
+    return [(int(labels[i]), png_bytes(redraw(images[i], rng))) for i in chosen]
+
+
+def test_the_page_loads_and_drawn_digits_come_back_right_through_the_frontend(stack: Stack, trained, mnist_full):
+    page = requests.get(stack.frontend + "/", timeout=10)
+    assert page.status_code == 200 and "<canvas" in page.text
+    assert stack.wait_for_model()["version"] == trained.version
+    right = 0
+    for label, png in drawn_digits(mnist_full):
+        answer = requests.post(f"{stack.frontend}/api/predict", files={"image": ("digit.png", png, "image/png")},
+                               timeout=10)  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model"]["version"] == trained.version
+        right += answer.json()["digit"] == label
+    total = 10 * DRAWINGS_PER_DIGIT
+    assert right >= MIN_DRAWN_CORRECT * total, f"{right}/{total} drawn digits read right"
+
+
+def test_the_report_is_a_subcommand_of_the_trainer(stack: Stack, trained):
+    output = stack.compose("run", "--rm", "trainer", "report", timeout=600)
+    assert "wrote /tmp/reports/experiment-report.md" in output and "under report/" in output
+
+
+def test_restart_and_down_up_lose_nothing(stack: Stack, trained):
+    before = run_ids(stack.mlflow)
+    for cycle in ("restart", "down"):
+        if cycle == "restart":
+            stack.compose("restart", timeout=300)
+        else:
+            stack.compose.down()  # without -v: the volumes stay
+        stack.compose("up", "-d", "--wait", "--wait-timeout", "300", timeout=420)
+        stack.all_healthy()
+        assert run_ids(stack.mlflow) == before, cycle
+        assert MlflowClient(stack.mlflow).get_model_version_by_alias(MODEL, ALIAS).version == trained.version
+        assert stack.wait_for_model()["version"] == trained.version, cycle
+        answer = stack.predict_seven()
+        assert answer.status_code == 200 and answer.json()["digit"] == 7, (cycle, answer.text)
+
+
+def test_down_with_volumes_leaves_nothing(stack: Stack, mnist_full):
+    # A stack of its own (the services that keep volumes, on the images the fixture built).
+    compose, _, _ = compose_for(f"{PROJECT}-down", mnist_full)
+    try:
+        compose("up", "-d", "--wait", "--wait-timeout", "300", "tracking", timeout=420)
+        assert compose.leftovers()["volumes"], "the stores keep their data in volumes"
+    finally:
+        compose.down("-v", "--remove-orphans")
+    assert compose.leftovers() == {"containers": [], "volumes": [], "networks": []}

@@ -1,0 +1,119 @@
+"""``python -m trainer report`` against a real ``mlflow server`` holding three small trained runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from docx import Document
+from mlflow import MlflowClient
+from PIL import Image
+
+from devkit.services import REPO_ROOT, free_port, mlflow_server, run_trainer_ok
+
+pytestmark = pytest.mark.integration
+
+EXPERIMENT = "report-it"
+MODEL = "Mnist_Best_Model"
+FILES = ("experiment-report.md", "experiment-report.html", "experiment-report.docx")
+CHARTS = ("learning_curves.png", "confusion_matrix.png", "misclassified.png")
+
+
+def run_report(env: dict[str, str], module: str = "trainer") -> subprocess.CompletedProcess:
+    """``python -m trainer report`` (or ``python -m trainer.report``, the same for local use)."""
+    command = [sys.executable, "-m", "trainer", "report"] if module == "trainer" else [sys.executable, "-m", module]
+    return subprocess.run(command, cwd=REPO_ROOT, env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, mnist_slice: Path):
+    with mlflow_server(tmp_path_factory.mktemp("mlflow")) as uri:
+        run_trainer_ok({"MLFLOW_TRACKING_URI": uri, "MNIST_PATH": str(mnist_slice), "TRAINER_EPOCHS": "1",
+                        "MLFLOW_EXPERIMENT_NAME": EXPERIMENT})  # fmt: skip
+        yield uri
+
+
+@pytest.fixture(scope="module")
+def report(server: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("report")
+    result = run_report({"MLFLOW_TRACKING_URI": server, "MLFLOW_EXPERIMENT_NAME": EXPERIMENT,
+                         "REPORT_DIR": str(folder), "FRONTEND_URL": "http://localhost:8088"})  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return folder
+
+
+def latest_runs(client: MlflowClient) -> dict[str, object]:
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
+    return {run.data.tags["run_key"]: run for run in runs}
+
+
+def test_the_three_files_and_the_charts_exist(report: Path):
+    for name in FILES:
+        assert (report / name).stat().st_size > 1000, name
+    for name in CHARTS:
+        with Image.open(report / name) as chart:
+            assert chart.format == "PNG" and chart.width > 300 and chart.height > 200, name
+            pixels = np.asarray(chart.convert("L"), dtype=np.float32)
+        assert pixels.std() > 5, f"{name} is blank"
+
+
+def test_the_word_table_holds_the_runs_numbers_from_mlflow(report: Path, server: str):
+    runs = latest_runs(MlflowClient(server))
+    table = Document(str(report / "experiment-report.docx")).tables[0]
+    header = [cell.text for cell in table.rows[0].cells]
+    assert header[:4] == ["run", "architecture", "epochs", "batch size"]
+    rows = [[cell.text for cell in row.cells] for row in table.rows[1:]]
+    assert [row[0] for row in rows] == [runs[key].info.run_name for key in ("baseline", "architecture", "tuned")]
+    for row, key in zip(rows, ("baseline", "architecture", "tuned"), strict=True):
+        run = runs[key]
+        assert row[1] == run.data.params["architecture"]
+        assert row[2] == run.data.params["epochs"] == "1"
+        assert row[3] == run.data.params["batch_size"]
+        assert row[4].startswith(run.data.params["learning_rate"])
+        assert row[5] == f"{run.data.metrics['test_accuracy'] * 100:.2f} %"
+        assert row[6] == f"{run.data.metrics['test_loss']:.4f}"
+        assert row[7] == f"{run.data.metrics['seconds_per_epoch']:.1f}"
+
+
+def test_the_report_explains_each_run_and_the_registry(report: Path, server: str):
+    client = MlflowClient(server)
+    runs = latest_runs(client)
+    markdown = (report / "experiment-report.md").read_text()
+    for run in runs.values():
+        assert run.data.tags["reason"] in markdown
+    assert markdown.count("Against ") == 2, "runs 2 and 3 are compared with the run before"
+    production = client.get_model_version_by_alias(MODEL, "production")
+    assert f"{MODEL}@production is version {production.version}" in markdown
+    assert "http://localhost:8088" in markdown and f"/runs/{production.run_id}" in markdown
+    html = (report / "experiment-report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3 and "<table>" in html
+    assert len(Document(str(report / "experiment-report.docx")).inline_shapes) == 3
+
+
+def test_the_report_is_logged_to_the_best_run(report: Path, server: str):
+    client = MlflowClient(server)
+    best = max(latest_runs(client).values(), key=lambda run: run.data.metrics["test_accuracy"])
+    logged = {Path(item.path).name for item in client.list_artifacts(best.info.run_id, "report")}
+    assert set(FILES) | set(CHARTS) <= logged
+
+
+@pytest.mark.parametrize("module", ["trainer", "trainer.report"])
+def test_no_experiment_is_a_clear_error_not_a_traceback(server: str, tmp_path: Path, module: str):
+    result = run_report({"MLFLOW_TRACKING_URI": server, "MLFLOW_EXPERIMENT_NAME": "never-trained",
+                         "REPORT_DIR": str(tmp_path)}, module)  # fmt: skip
+    assert result.returncode == 1
+    assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_unreachable_tracking_server_is_a_clear_error_within_the_wait(tmp_path: Path):
+    result = run_report({"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{free_port()}", "TRACKING_WAIT_SECONDS": "2",
+                         "REPORT_DIR": str(tmp_path)})  # fmt: skip
+    assert result.returncode == 3
+    assert "not reachable" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,251 @@
+"""The whole trainer against a real ``mlflow server`` process (SQLite backend, proxied artifacts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from devkit.services import REPO_ROOT, free_port, mlflow_server, run_trainer, stop, wait_until
+from trainer.promotion import Candidate, register_and_promote
+
+pytestmark = pytest.mark.integration
+
+MODEL = "Mnist_Best_Model"
+EXPERIMENT = "it-mnist"
+EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+def trainer_env(tracking_uri: str, mnist_path: Path, **extra: str) -> dict[str, str]:
+    env = {"MLFLOW_TRACKING_URI": tracking_uri, "MNIST_PATH": str(mnist_path)}
+    env.update({"MLFLOW_EXPERIMENT_NAME": EXPERIMENT, "TRAINER_EPOCHS": "2", "TRACKING_WAIT_SECONDS": "30"})
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    with mlflow_server(tmp_path_factory.mktemp("mlflow")) as uri:
+        yield uri
+
+
+@pytest.fixture(scope="module")
+def trained(server: str, mnist_slice: Path) -> subprocess.CompletedProcess:
+    """One full trainer run (3 runs, 2 epochs each, on the 3,000-image slice)."""
+    result = run_trainer(trainer_env(server, mnist_slice))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def client(server: str) -> MlflowClient:
+    return MlflowClient(tracking_uri=server, registry_uri=server)
+
+
+def experiment_runs(client: MlflowClient):
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
+
+
+def test_three_finished_runs_each_with_its_reason(trained, client):
+    runs = experiment_runs(client)
+    assert [run.data.tags["run_key"] for run in runs] == ["baseline", "architecture", "tuned"]
+    for run in runs:
+        assert run.info.status == "FINISHED"
+        assert len(run.data.tags["reason"]) > 40
+        assert run.data.tags["mlflow.note.content"] == run.data.tags["reason"], "UI description"
+
+
+def test_runs_log_params_metrics_and_dataset(trained, client):
+    for run in experiment_runs(client):
+        params = run.data.params
+        for name in ("epochs", "batch_size", "learning_rate", "architecture", "total_params", "dropout"):
+            assert name in params
+        assert params["epochs"] == "2"
+        for name in ("test_accuracy", "test_loss", "training_seconds", "seconds_per_epoch"):
+            assert name in run.data.metrics
+        assert 0.5 < run.data.metrics["test_accuracy"] <= 1.0
+        for name in EPOCH_METRICS:
+            history = client.get_metric_history(run.info.run_id, name)
+            assert sorted(point.step for point in history) == [0, 1], name
+        contexts = {
+            tag.value for ds in run.inputs.dataset_inputs for tag in ds.tags if tag.key == "mlflow.data.context"
+        }
+        assert contexts == {"training", "testing"}
+        assert all(ds.dataset.digest for ds in run.inputs.dataset_inputs)
+
+
+def test_runs_log_figures_and_both_models(trained, client, tmp_path):
+    for run in experiment_runs(client):
+        plots = {item.path for item in client.list_artifacts(run.info.run_id, "plots")}
+        assert plots == {"plots/learning_curves.png", "plots/confusion_matrix.png", "plots/misclassified.png"}
+        local = client.download_artifacts(run.info.run_id, "plots/confusion_matrix.png", str(tmp_path))
+        assert Path(local).read_bytes().startswith(b"\x89PNG") and Path(local).stat().st_size > 10_000
+        assert run.data.tags["onnx_model_uri"].startswith("models:/")
+        assert run.data.metrics["onnx_max_abs_diff"] < 1e-4
+        logged = client.search_logged_models(
+            experiment_ids=[run.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'"
+        )
+        assert {model.name for model in logged} == {"model", "onnx_model"}
+
+
+def test_best_run_is_registered_with_alias_and_tags(trained, client):
+    runs = experiment_runs(client)
+    version = client.get_model_version_by_alias(MODEL, "production")
+    best = {run.info.run_id: run for run in runs}[version.run_id]
+    # Accuracies, not run ids: two runs can tie on a test slice (the trainer then keeps the earlier).
+    assert best.data.metrics["test_accuracy"] == max(run.data.metrics["test_accuracy"] for run in runs)
+    assert version.tags["stage"] == "Production"
+    assert version.tags["onnx_model_uri"] == best.data.tags["onnx_model_uri"]
+    assert float(version.tags["test_accuracy"]) == pytest.approx(best.data.metrics["test_accuracy"], abs=1e-6)
+    assert "test accuracy" in version.description
+    assert f"{MODEL}@production -> version {version.version}" in trained.stdout
+    assert "test acc" in trained.stdout and "Tuned learning rate" in trained.stdout
+
+
+LOAD_BOTH = """
+import json, sys
+import numpy as np, onnxruntime, mlflow
+from mlflow import MlflowClient
+name = "Mnist_Best_Model"
+images = np.load(sys.argv[1])["x_test"][:200].astype("float32")[..., None] / 255
+keras_model = mlflow.keras.load_model(f"models:/{name}@production")
+version = MlflowClient().get_model_version_by_alias(name, "production")
+onnx_dir = mlflow.artifacts.download_artifacts(version.tags["onnx_model_uri"])
+session = onnxruntime.InferenceSession(onnx_dir + "/model.onnx")
+served = session.run(None, {session.get_inputs()[0].name: images})[0]
+trained = keras_model.predict(images, verbose=0)
+print(json.dumps({"max_diff": float(np.abs(served - trained).max()),
+                  "agree": float((served.argmax(1) == trained.argmax(1)).mean())}))
+"""
+
+
+def test_fresh_process_loads_keras_and_onnx_and_they_agree(trained, server, mnist_slice):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env["MLFLOW_TRACKING_URI"] = server
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_BOTH, str(mnist_slice)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["agree"] == 1.0
+    assert report["max_diff"] < 1e-4
+
+
+def test_champion_challenger_keeps_alias_unless_better_or_forced(trained, client, server):
+    import mlflow
+
+    mlflow.set_tracking_uri(server)
+    trained_best = client.get_model_version_by_alias(MODEL, "production")
+    run = client.get_run(trained_best.run_id)
+    logged = {
+        model.name: model.model_uri
+        for model in client.search_logged_models(
+            experiment_ids=[run.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'"
+        )
+    }
+    accuracy = float(trained_best.tags["test_accuracy"])
+    name = "Gate_Test_Model"  # a registered model of this test's own: the trainer's stays as it trained it
+
+    def challenger(acc: float) -> Candidate:
+        digest = trained_best.tags["test_set_digest"]
+        return Candidate(run.info.run_id, "tuned", "Challenger", acc, digest, logged["model"], logged["onnx_model"])
+
+    def never_evaluated(uri: str) -> float:
+        raise AssertionError("same test set: the recorded accuracy must be reused")
+
+    first = register_and_promote(client, challenger(accuracy), name, "production", False, never_evaluated)
+    assert first.decision.promote and "no version holds the alias" in first.decision.reason
+
+    worse = register_and_promote(client, challenger(accuracy), name, "production", False, never_evaluated)
+    assert not worse.decision.promote
+    assert client.get_model_version_by_alias(name, "production").version == first.version
+    assert client.get_model_version(name, worse.version).tags["stage"] == "Challenger"
+
+    forced = register_and_promote(client, challenger(accuracy - 0.1), name, "production", True, never_evaluated)
+    assert forced.decision.promote
+    assert client.get_model_version_by_alias(name, "production").version == forced.version
+    assert client.get_model_version(name, first.version).tags["stage"] == "Archived"
+
+    better = register_and_promote(client, challenger(accuracy + 0.01), name, "production", False, never_evaluated)
+    assert better.decision.promote and "beats version" in better.decision.reason
+    assert client.get_model_version_by_alias(name, "production").version == better.version
+
+
+def test_unreachable_tracking_server_is_a_clear_bounded_error(mnist_slice):
+    started = time.monotonic()
+    env = trainer_env(f"http://127.0.0.1:{free_port()}", mnist_slice, TRACKING_WAIT_SECONDS="3")
+    result = run_trainer(env, timeout=120)
+    assert result.returncode == 3
+    assert "is not reachable after 3s" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert time.monotonic() - started < 100
+
+
+def test_unreachable_tracking_database_is_a_clear_bounded_error_without_the_password(mnist_slice):
+    started = time.monotonic()
+    uri = f"postgresql+psycopg2://mlflow:s3cret-pw@127.0.0.1:{free_port()}/mlflow"
+    result = run_trainer(trainer_env(uri, mnist_slice, TRACKING_WAIT_SECONDS="3"), timeout=120)
+    assert result.returncode == 3
+    assert "is not reachable after 3s" in result.stderr and "mlflow:***@127.0.0.1" in result.stderr
+    assert "s3cret-pw" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert time.monotonic() - started < 60  # MLflow's own database retries alone would take ~100 s
+
+
+def test_nan_loss_fails_the_run_and_nothing_is_promoted(tmp_path, mnist_slice):
+    import mlflow
+
+    from trainer.data import load_splits
+    from trainer.experiments import BASELINE
+    from trainer.train import TrainingDivergedError, train_model
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'nan.db'}")
+    experiment_id = mlflow.create_experiment("nan", artifact_location=(tmp_path / "art").as_uri())
+    splits = load_splits(mnist_slice, train_limit=500)
+    diverging = replace(BASELINE, learning_rate=float("nan"), epochs=1)
+    with pytest.raises(TrainingDivergedError):
+        train_model(diverging, splits, seed=1, experiment_id=experiment_id)
+    runs = mlflow.search_runs([experiment_id], output_format="list")
+    assert [run.info.status for run in runs] == ["FAILED"]
+    assert MlflowClient().search_registered_models() == []
+
+
+def test_sigterm_marks_the_run_killed_and_registers_nothing(tmp_path, mnist_full):
+    store = tmp_path / "store"
+    env = {**os.environ, "MNIST_PATH": str(mnist_full), "MLFLOW_TRACKING_URI": "", "TRAINER_LOCAL_STORE": str(store)}
+    log = tmp_path / "trainer.log"
+    with open(log, "w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "trainer", "--runs", "architecture", "--epochs", "5"],
+            cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    client = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
+
+    def training_started() -> bool:
+        experiment = (store / "mlflow.db").exists() and client.get_experiment_by_name("mnist-cnn")
+        return bool(experiment) and any(
+            run.info.status == "RUNNING" for run in client.search_runs([experiment.experiment_id])
+        )
+
+    try:
+        wait_until(training_started, 180, "trainer run start", process)
+        time.sleep(2)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+    finally:
+        stop(process)
+    output = log.read_text()
+    assert process.returncode == 130, output[-2000:]
+    assert "marked KILLED" in output
+    runs = client.search_runs([client.get_experiment_by_name("mnist-cnn").experiment_id])
+    assert [run.info.status for run in runs] == ["KILLED"]
+    assert client.search_registered_models() == []

@@ -153,9 +153,6 @@ class Registry:
         # MLflow's client reads its retry settings from the environment when it sends a request.
         os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.mlflow_http_request_max_retries)
         os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(settings.mlflow_http_request_timeout)
-        # Download through the tracking server, not via presigned URLs to its S3 endpoint (minio:9000
-        # in the stack), which this container cannot reach.
-        os.environ["MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD"] = "false"
         # models:/ URIs resolve through the process-wide tracking URI, whatever download_artifacts is
         # told; this process follows exactly one server, so set it once here.
         mlflow.set_tracking_uri(self.uri)

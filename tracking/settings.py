@@ -12,6 +12,9 @@ from urllib.parse import quote
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The artifact store's URI scheme: S3 through the server only (tracking/artifacts.py).
+PROXIED_S3_SCHEME = "s3-proxied"
+
 
 class TrackingSettings(BaseSettings):
     """The tracking server's stores, address and options."""
@@ -67,8 +70,8 @@ class TrackingSettings(BaseSettings):
 
     @property
     def artifacts_destination(self) -> str:
-        """Where the server itself stores artifacts; clients reach them through the server."""
-        return f"s3://{self.mlflow_artifacts_bucket}/"
+        """Where the server itself stores artifacts; clients reach them through the server only."""
+        return f"{PROXIED_S3_SCHEME}://{self.mlflow_artifacts_bucket}/"
 
 
 def describe(error: ValidationError) -> str:

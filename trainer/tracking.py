@@ -64,9 +64,6 @@ def configure_client(settings: StoreSettings) -> None:
     os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.mlflow_http_request_max_retries)
     os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = str(settings.mlflow_http_request_backoff_factor)
     os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(settings.mlflow_http_request_timeout)
-    # Download artifacts through the tracking server, not via presigned S3 URLs to the S3 endpoint
-    # the server uses (minio:9000 in the stack), which other networks cannot reach.
-    os.environ["MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD"] = "false"
 
 
 def redacted(uri: str) -> str:

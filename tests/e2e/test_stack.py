@@ -7,9 +7,11 @@ is shrunk (compose.e2e.yaml mounts the local MNIST; a slice, fewer epochs).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,6 +191,56 @@ def test_the_page_loads_and_drawn_digits_come_back_right_through_the_frontend(st
         right += answer.json()["digit"] == label
     total = 10 * DRAWINGS_PER_DIGIT
     assert right >= MIN_DRAWN_CORRECT * total, f"{right}/{total} drawn digits read right"
+
+
+# A notebook: the tracking URI in code, no MLflow variable in its environment.
+NOTEBOOK = """
+import json, os, sys, time
+import mlflow, numpy as np, onnxruntime
+from mlflow import MlflowClient
+mlflow.set_tracking_uri(sys.argv[1])
+started = time.monotonic()
+client = MlflowClient()
+runs = client.search_runs([client.get_experiment_by_name("mnist-cnn").experiment_id])
+keras = mlflow.artifacts.download_artifacts("models:/Mnist_Best_Model@production")
+version = client.get_model_version_by_alias("Mnist_Best_Model", "production")
+onnx_folder = mlflow.artifacts.download_artifacts(version.tags["onnx_model_uri"])
+session = onnxruntime.InferenceSession(os.path.join(onnx_folder, "model.onnx"))
+out = session.run(None, {session.get_inputs()[0].name: np.zeros((1, 28, 28, 1), np.float32)})[0]
+print(json.dumps({"runs": len(runs), "keras": sorted(os.listdir(keras)), "onnx": list(out.shape),
+                  "seconds": time.monotonic() - started}))
+"""
+NOTEBOOK_SECONDS = 30  # downloads through the server take a few seconds; presigned ones hung for 10+ minutes
+
+
+def loaded(result: subprocess.CompletedProcess) -> dict:
+    assert result.returncode == 0, result.stderr[-3000:]
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["runs"] == 3 and "MLmodel" in answer["keras"] and answer["onnx"] == [1, 10], answer
+    assert answer["seconds"] < NOTEBOOK_SECONDS, f"{answer['seconds']:.0f} s to download the models"
+    return answer
+
+
+def test_a_notebook_on_the_host_with_no_mlflow_settings_loads_the_production_model(stack: Stack, trained, tmp_path):
+    clean = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", NOTEBOOK, stack.mlflow], env=clean, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=180)  # fmt: skip
+    print(f"\nnotebook on the host: {loaded(result)['seconds']:.1f} s")
+
+
+def test_a_client_in_a_container_with_no_mlflow_settings_loads_the_production_model(stack: Stack, trained):
+    # The trainer's image (MLflow, onnxruntime) on the stack's network, with nothing but its own ENV.
+    result = subprocess.run(["docker", "run", "--rm", "--network", f"{PROJECT}_app", "--entrypoint", "python",
+                             "mnist-mlops/mlops-mnist:trainer-e2e", "-c", NOTEBOOK, "http://tracking:5000"],
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    print(f"\nclient in a container: {loaded(result)['seconds']:.1f} s")
+
+
+def test_mlflow_telemetry_is_off_in_the_stack(stack: Stack):
+    answer = requests.post(f"{stack.mlflow}/ajax-api/3.0/mlflow/ui-telemetry", json={"records": []}, timeout=10)
+    assert answer.status_code == 200 and answer.json() == {"status": "disabled"}
+    for service in ("tracking", "predictor"):
+        assert "MLFLOW_DISABLE_TELEMETRY=true" in stack.compose("exec", "-T", service, "env")
 
 
 def test_the_report_is_a_subcommand_of_the_trainer(stack: Stack, trained):

@@ -1,12 +1,11 @@
 """The drawing page in real headless Chromium, through real nginx, to real gunicorn and a trained model.
 
-Chromium is Debian's (/usr/bin/chromium), driven by Playwright for Python; `playwright install`
-cannot download browsers here, and CI installs the Debian package instead.
+Chromium is the system's (CHROMIUM_PATH, or chromium on PATH; the test-runner image has Debian's),
+driven by Playwright for Python: the suite does not depend on Playwright downloading its own browser.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import requests
 from devkit.services import (
     REPO_ROOT,
     MlflowServer,
+    find_program,
     free_port,
     nginx_server,
     predictor_server,
@@ -24,7 +24,7 @@ from devkit.services import (
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM = str(find_program("CHROMIUM_PATH", ("chromium", "chromium-browser"), "/usr/bin/chromium"))
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 # Mouse strokes as a person would draw them, in fractions of the canvas; one list per stroke.
 DIGITS = {

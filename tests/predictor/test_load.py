@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 def test_twenty_thousand_requests_at_concurrency_32_through_nginx(tmp_path):
     if shutil.which("ab") is None:
-        pytest.fail("ab is not installed: apt-get install apache2-utils (CI's .ci/run does)")
+        pytest.fail("ab is not installed: apt-get install apache2-utils (the test-runner image has it)")
     with mlflow_server(tmp_path / "mlflow") as uri:
         register_as_production(uri, linear_classifier(tmp_path / "model.onnx"))
         with predictor_server(uri, tmp_path / "cache", tmp_path / "gunicorn.log", workers=2) as (direct, process, _):

@@ -1,29 +1,34 @@
-"""Accuracy on drawn digits: the predictor's MNIST-style preprocessing against a plain resize.
+"""Accuracy on drawn digits, per writing style and per digit: the predictor's preprocessing against a plain resize.
 
-MNIST test digits are re-drawn as canvas drawings (``tests/drawing.py``: uniform pen strokes of
-random width, random size and position, four canvas styles), encoded as PNG, decoded and read by
-the served ONNX model through both pipelines:
+The drawings are the drawn-digit evaluation set (``devkit/handwriting.py``: pen strokes of the
+evaluation allographs plus MNIST's own writers re-traced, on a 280-pixel canvas in the page's four
+styles), made afresh from the same seeds. Each is encoded as PNG, decoded and read by the served
+ONNX model through both pipelines; with ``--api`` the PNGs go to a running stack's
+``/api/predict`` instead, the path a person's drawing takes:
 
     python benchmarks/drawn_digits.py --tracking-uri http://localhost:5000   # the production model
-    python benchmarks/drawn_digits.py --onnx model.onnx --count 2000 --seed 0
+    python benchmarks/drawn_digits.py --onnx model.onnx --count 1000
+    python benchmarks/drawn_digits.py --api http://localhost/api/predict
 
-It prints a Markdown table and, with ``--sheet FILE``, saves a PNG of misread drawings.
+It prints Markdown tables and, with ``--sheet FILE``, saves a PNG of misread drawings.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import requests
 from PIL import Image
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from devkit.drawing import STYLES, plain_resize, redraw  # noqa: E402 - after the path set-up above
+from devkit.drawing import plain_resize, png_bytes  # noqa: E402 - after the path set-up above
+from devkit.handwriting import Drawing, evaluation_drawings  # noqa: E402
 from predictor import preprocess  # noqa: E402
 from predictor.model_store import LoadedModel, ModelCache, ModelInfo, Registry, load_onnx  # noqa: E402
 from predictor.settings import PredictorSettings  # noqa: E402
@@ -39,47 +44,75 @@ def load_model(args: argparse.Namespace) -> LoadedModel:
     return registry.load(registry.current(), ModelCache(Path(args.cache) / "current"))
 
 
+def read_locally(model: LoadedModel, drawings: list[Drawing]) -> tuple[np.ndarray, np.ndarray]:
+    """Digits read through the predictor's preprocessing and through a plain resize, same model."""
+    images = [preprocess.decode(png_bytes(d.image), max_pixels=16_000_000) for d in drawings]
+    mnist = model.predict(np.stack([preprocess.mnist_style(image) for image in images])[..., None])
+    plain = model.predict(np.stack([plain_resize(image) for image in images])[..., None])
+    return mnist.argmax(axis=1), plain.argmax(axis=1)
+
+
+def read_through_api(url: str, drawings: list[Drawing]) -> np.ndarray:
+    """Digits the running stack answers for the drawings' PNGs."""
+    with requests.Session() as session:
+        answers = []
+        for drawing in drawings:
+            response = session.post(
+                url, files={"image": ("digit.png", png_bytes(drawing.image), "image/png")}, timeout=30
+            )
+            response.raise_for_status()
+            answers.append(response.json()["digit"])
+    return np.array(answers)
+
+
+def table(title: str, groups: list[tuple[str, np.ndarray]], labels: np.ndarray, columns: dict[str, np.ndarray]) -> str:
+    """A Markdown table: one row per group, one accuracy column per pipeline."""
+    lines = [f"| {title} | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for name, mask in groups:
+        cells = [f"{(predicted[mask] == labels[mask]).mean() * 100:.1f} %" for predicted in columns.values()]
+        lines.append(f"| {name} ({mask.sum()}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> int:
-    """Generate the drawings, score both pipelines, print the table."""
+    """Draw the evaluation set, read it, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--onnx", help="an ONNX model file (else: the registry's alias)")
     parser.add_argument("--tracking-uri", default="http://localhost:5000", help="where the registered model is")
     parser.add_argument("--cache", default="/tmp/drawn-digits-model", help="where the downloaded model goes")
-    parser.add_argument("--mnist-path", default=str(REPO_ROOT.parent / "shared/data/mnist.npz"))
-    parser.add_argument("--count", type=int, default=2000, help="drawings (taken from the MNIST test set)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--api", help="send the drawings to this /api/predict URL instead of reading them here")
+    parser.add_argument("--count", type=int, default=0, help="the first N drawings of the set (0: all 3,000)")
     parser.add_argument("--sheet", help="save misread drawings to this PNG")
     args = parser.parse_args()
 
-    model = load_model(args)
-    with np.load(args.mnist_path) as data:
-        digits, labels = data["x_test"][: args.count], data["y_test"][: args.count]
-    rng = np.random.default_rng(args.seed)
-    styles, mnist_inputs, plain_inputs, drawings = [], [], [], []
-    for digit in digits:
-        style = str(rng.choice(STYLES))
-        png = io.BytesIO()
-        redraw(digit, rng, style=style).save(png, format="PNG")
-        image = preprocess.decode(png.getvalue(), max_pixels=16_000_000)
-        styles.append(style)
-        drawings.append(image)
-        mnist_inputs.append(preprocess.mnist_style(image))
-        plain_inputs.append(plain_resize(image))
-    mnist_pred = model.predict(np.stack(mnist_inputs)[..., None]).argmax(axis=1)
-    plain_pred = model.predict(np.stack(plain_inputs)[..., None]).argmax(axis=1)
-    styles = np.array(styles)
+    drawings = evaluation_drawings()
+    if args.count:
+        drawings = drawings[: args.count]
+    labels = np.array([d.label for d in drawings])
+    styles = np.array([f"{d.label} {d.allograph}" for d in drawings])
+    if args.api:
+        predicted = read_through_api(args.api, drawings)
+        columns = {"through the stack": predicted}
+        print(f"\n{len(drawings)} drawn digits sent to {args.api}\n")
+    else:
+        model = load_model(args)
+        predicted, plain = read_locally(model, drawings)
+        columns = {"MNIST-style preprocessing": predicted, "plain resize to 28x28": plain}
+        print(f"\n{len(drawings)} drawn digits, model {model.info.name} v{model.info.version}\n")
 
-    print(f"\n{args.count} drawn digits (seed {args.seed}), model {model.info.name} v{model.info.version}\n")
-    print("| drawings | MNIST-style preprocessing | plain resize to 28x28 |")
-    print("|---|---|---|")
-    for name, mask in [("all", np.ones(len(labels), bool))] + [(s, styles == s) for s in STYLES]:
-        mnist_acc = (mnist_pred[mask] == labels[mask]).mean() * 100
-        plain_acc = (plain_pred[mask] == labels[mask]).mean() * 100
-        print(f"| {name} ({mask.sum()}) | {mnist_acc:.1f} % | {plain_acc:.1f} % |")
+    everything = [("all", np.ones(len(labels), bool))]
+    print(table("drawings", everything + [(d, labels == int(d)) for d in "0123456789"], labels, columns))
+    print()
+    print(table("digit and style", [(s, styles == s) for s in sorted(set(styles))], labels, columns))
+    wrong = np.flatnonzero(predicted != labels)
+    confusions = Counter(f"{labels[i]} read as {predicted[i]}" for i in wrong).most_common(8)
+    print("\nMost frequent confusions: " + ", ".join(f"{name} ({count})" for name, count in confusions))
     if args.sheet:
-        wrong = np.flatnonzero(mnist_pred != labels)[:40]
-        save_sheet(args.sheet, [drawings[i] for i in wrong], [f"{labels[i]} read as {mnist_pred[i]}" for i in wrong])
-        print(f"\n{len(np.flatnonzero(mnist_pred != labels))} misread; the first {len(wrong)} are in {args.sheet}")
+        shown = wrong[:40]
+        save_sheet(
+            args.sheet, [drawings[i].image for i in shown], [f"{labels[i]} read as {predicted[i]}" for i in shown]
+        )
+        print(f"{len(wrong)} misread; the first {len(shown)} are in {args.sheet}")
     return 0
 
 

@@ -118,3 +118,36 @@ def load_splits(
         y_test=y_test.astype(np.int64),
         source=source,
     )
+
+
+# Drawings the way the page sends them, already preprocessed by the predictor's pipeline (28x28),
+# made by devkit/handwriting.py and shipped with the trainer: the evaluation set every run is
+# measured on, and the synthetic writing styles mixed into training (never the same drawing).
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DRAWN_EVALUATION = DATA_DIR / "drawn_digits_eval.npz"
+DRAWN_TRAINING = DATA_DIR / "drawn_digits_train.npz"
+
+
+@dataclass(frozen=True)
+class DrawnDigits:
+    """Drawn digits as the model sees them: images (N, 28, 28, 1) in [0, 1], labels, and each one's style."""
+
+    x: np.ndarray
+    y: np.ndarray
+    style: np.ndarray
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+def load_drawn(path: Path, limit: int = 0) -> DrawnDigits:
+    """A drawn-digit set (``x`` uint8 28x28, ``y``, ``allograph``), the first ``limit`` of it (0 = all)."""
+    if not path.is_file():
+        raise DataError(f"drawn-digit set not found: {path} (python -m devkit.handwriting writes it)")
+    with np.load(path, allow_pickle=False) as data:
+        x, y, style = data["x"], data["y"], data["allograph"]
+    if limit:
+        x, y, style = x[:limit], y[:limit], style[:limit]
+    _validate(x, y, "drawn-digit")
+    return DrawnDigits(to_model_input(x), y.astype(np.int64), style, path.resolve().as_uri())

@@ -10,6 +10,7 @@ does the same.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tempfile
@@ -22,14 +23,21 @@ from mlflow.exceptions import MlflowException
 
 from trainer import plots
 from trainer.experiments import DEFAULT_RUNS
+from trainer.promotion import Scores, select_best
 from trainer.report_render import Block, Bullets, Figure, Heading, Paragraph, Table, to_docx, to_html, to_markdown
 from trainer.settings import ReportSettings
-from trainer.tags import REASON_TAG, RUN_KEY_TAG, STAGE_TAG, TEST_ACCURACY_TAG
+from trainer.tags import DRAWN_ACCURACY_TAG, REASON_TAG, RUN_KEY_TAG, STAGE_TAG, TEST_ACCURACY_TAG
 from trainer.tracking import TrackingUnavailableError, configure_client, redacted, wait_for_server
 
 REPORT_NAME = "experiment-report"
 CURVES = ("loss", "val_loss", "accuracy", "val_accuracy")
-BEST_RUN_PLOTS = {"confusion_matrix.png": "plots/confusion_matrix.png", "misclassified.png": "plots/misclassified.png"}
+BEST_RUN_PLOTS = {
+    "confusion_matrix.png": "plots/confusion_matrix.png",
+    "misclassified.png": "plots/misclassified.png",
+    "drawn_misclassified.png": "plots/drawn_misclassified.png",
+}
+WEAKEST_STYLES = 8  # rows of the best run's accuracy-by-style table
+STYLES_ARTIFACT = "drawn/accuracy_by_style.json"  # what the trainer logs (train.accuracy_by_style)
 
 
 class ReportError(Exception):
@@ -47,10 +55,16 @@ class RunSummary:
     reason: str
     params: dict[str, str]
     test_accuracy: float
+    drawn_accuracy: float
     test_loss: float
     seconds_per_epoch: float
     started: datetime
     history: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def scores(self) -> Scores:
+        """The two figures the gate compares (promotion.py)."""
+        return Scores(self.test_accuracy, self.drawn_accuracy)
 
 
 @dataclass
@@ -62,6 +76,7 @@ class VersionSummary:
     created: datetime
     stage: str
     test_accuracy: str
+    drawn_accuracy: str
     description: str
 
 
@@ -102,6 +117,7 @@ def collect_runs(client: MlflowClient, experiment_name: str) -> list[RunSummary]
             reason=run.data.tags.get(REASON_TAG, config.reason),
             params=run.data.params,
             test_accuracy=metrics.get("test_accuracy", float("nan")),
+            drawn_accuracy=metrics.get("drawn_accuracy", float("nan")),
             test_loss=metrics.get("test_loss", float("nan")),
             seconds_per_epoch=metrics.get("seconds_per_epoch", float("nan")),
             started=_time(run.info.start_time),
@@ -131,6 +147,7 @@ def collect_registry(client: MlflowClient, model_name: str, alias: str) -> Regis
             created=_time(v.creation_timestamp),
             stage=v.tags.get(STAGE_TAG, ""),
             test_accuracy=v.tags.get(TEST_ACCURACY_TAG, ""),
+            drawn_accuracy=v.tags.get(DRAWN_ACCURACY_TAG, ""),
             description=v.description or "",
         )
         for v in versions
@@ -147,37 +164,53 @@ def _percent(value: float) -> str:
 def _comparison(run: RunSummary, previous: RunSummary | None) -> str:
     """What the run's result showed, against the run before it."""
     result = (
-        f"Result: test accuracy {_percent(run.test_accuracy)} (loss {run.test_loss:.4f}), "
-        f"{run.seconds_per_epoch:.1f} s per epoch."
+        f"Result: test accuracy {_percent(run.test_accuracy)} (loss {run.test_loss:.4f}), drawn digits "
+        f"{_percent(run.drawn_accuracy)}, {run.seconds_per_epoch:.1f} s per epoch."
     )
     if previous is None:
         return result + " This is the reference the other runs are measured against."
+    drawn_points = (run.drawn_accuracy - previous.drawn_accuracy) * 100
     points = (run.test_accuracy - previous.test_accuracy) * 100
     errors_before, errors_after = 1 - previous.test_accuracy, 1 - run.test_accuracy
     change = (errors_before - errors_after) / errors_before * 100 if errors_before > 0 else 0.0
     direction = "better" if points > 0 else ("worse" if points < 0 else "the same")
     return (
         f"{result} Against {previous.title}: {points:+.2f} percentage points ({direction}); "
-        f"{'fewer' if change >= 0 else 'more'} test errors by {abs(change):.0f} %; "
-        f"time per epoch {run.seconds_per_epoch / previous.seconds_per_epoch:.1f}x."
+        f"{'fewer' if change >= 0 else 'more'} test errors by {abs(change):.0f} %; drawn digits "
+        f"{drawn_points:+.2f} points; time per epoch {run.seconds_per_epoch / previous.seconds_per_epoch:.1f}x."
     )
 
 
 def build_report(
-    runs: list[RunSummary], registry: RegistryState, settings: ReportSettings, figures: dict[str, Path]
+    runs: list[RunSummary],
+    registry: RegistryState,
+    settings: ReportSettings,
+    figures: dict[str, Path],
+    styles: dict[str, float],
 ) -> list[Block]:
     """The report as format-neutral blocks."""
-    best = max(runs, key=lambda run: run.test_accuracy)
+    best = select_best(runs)
     blocks: list[Block] = [
         Heading("MNIST experiment report", level=1),
         Paragraph(
             f"Generated {datetime.now(tz=UTC):%Y-%m-%d %H:%M} UTC from the tracking server, experiment "
-            f"'{settings.mlflow_experiment_name}'. Best run: {best.title} with "
-            f"{_percent(best.test_accuracy)} test accuracy."
+            f"'{settings.mlflow_experiment_name}'. Best run: {best.title} with {_percent(best.test_accuracy)} "
+            f"MNIST test accuracy and {_percent(best.drawn_accuracy)} on drawn digits (the best is the run that "
+            "reads drawn digits best without being more than 0.1 points worse on MNIST test)."
         ),
         Heading("The three runs"),
         Table(
-            ["run", "architecture", "epochs", "batch size", "learning rate", "test accuracy", "test loss", "s / epoch"],
+            [
+                "run",
+                "architecture",
+                "epochs",
+                "batch size",
+                "learning rate",
+                "test accuracy",
+                "drawn accuracy",
+                "test loss",
+                "s / epoch",
+            ],
             [
                 [
                     run.title,
@@ -186,6 +219,7 @@ def build_report(
                     run.params.get("batch_size", ""),
                     f"{run.params.get('learning_rate', '')} ({run.params.get('lr_schedule', 'constant')})",
                     _percent(run.test_accuracy),
+                    _percent(run.drawn_accuracy),
                     f"{run.test_loss:.4f}",
                     f"{run.seconds_per_epoch:.1f}",
                 ]
@@ -203,6 +237,18 @@ def build_report(
         Heading(f"The best run: {best.title}"),
         Figure(figures["confusion_matrix.png"], f"Confusion matrix of {best.title} on the test set."),
         Figure(figures["misclassified.png"], f"The most confidently misclassified test digits of {best.title}."),
+        Paragraph(
+            "Drawn digits: the drawings people send, by writing style (its weakest ones), and the most "
+            "confidently misread drawings."
+        ),
+        Table(
+            ["digit and style", "accuracy"],
+            [
+                [style, _percent(value)]
+                for style, value in sorted(styles.items(), key=lambda kv: kv[1])[:WEAKEST_STYLES]
+            ],
+        ),
+        Figure(figures["drawn_misclassified.png"], f"The most confidently misread drawn digits of {best.title}."),
         Heading("Model registry"),
     ]
     blocks += _registry_blocks(registry, settings)
@@ -236,13 +282,14 @@ def _registry_blocks(registry: RegistryState, settings: ReportSettings) -> list[
     return [
         Paragraph(summary),
         Table(
-            ["version", "created (UTC)", "stage", "test accuracy", "run"],
+            ["version", "created (UTC)", "stage", "test accuracy", "drawn accuracy", "run"],
             [
                 [
                     v.version + (f" (@{alias})" if v.version == registry.alias_version else ""),
                     f"{v.created:%Y-%m-%d %H:%M}",
                     v.stage,
                     v.test_accuracy,
+                    v.drawn_accuracy,
                     v.run_id,
                 ]
                 for v in registry.versions
@@ -255,7 +302,7 @@ def write_report(settings: ReportSettings, client: MlflowClient) -> tuple[list[P
     """Collect, draw, render and write the three files; return their paths and the best run."""
     runs = collect_runs(client, settings.mlflow_experiment_name)
     registry = collect_registry(client, settings.registered_model_name, settings.model_alias)
-    best = max(runs, key=lambda run: run.test_accuracy)
+    best = select_best(runs)
     folder = settings.report_dir
     folder.mkdir(parents=True, exist_ok=True)
     curves = plots.learning_curves({run.title: run.history for run in runs}, "Learning curves of the three runs")
@@ -266,7 +313,8 @@ def write_report(settings: ReportSettings, client: MlflowClient) -> tuple[list[P
         for name, artifact in BEST_RUN_PLOTS.items():
             downloaded = Path(client.download_artifacts(best.run_id, artifact, downloads))
             figures[name] = Path(shutil.copyfile(downloaded, folder / name))
-    blocks = build_report(runs, registry, settings, figures)
+        styles = json.loads(Path(client.download_artifacts(best.run_id, STYLES_ARTIFACT, downloads)).read_text())
+    blocks = build_report(runs, registry, settings, figures, styles)
     paths = [folder / f"{REPORT_NAME}.md", folder / f"{REPORT_NAME}.html", folder / f"{REPORT_NAME}.docx"]
     paths[0].write_text(to_markdown(blocks), encoding="utf-8")
     paths[1].write_text(to_html(blocks, "MNIST experiment report"), encoding="utf-8")

@@ -9,4 +9,6 @@ RUN_KEY_TAG = "run_key"  # run: baseline, architecture or tuned
 ONNX_URI_TAG = "onnx_model_uri"  # run and version: the ONNX model logged beside the Keras one
 TEST_ACCURACY_TAG = "test_accuracy"  # version: accuracy on the test set named by the digest below
 TEST_DIGEST_TAG = "test_set_digest"  # run and version: which test set the accuracy is on
+DRAWN_ACCURACY_TAG = "drawn_accuracy"  # version: accuracy on the drawn-digit set named by the digest below
+DRAWN_DIGEST_TAG = "drawn_set_digest"  # run and version: which drawn-digit set the accuracy is on
 STAGE_TAG = "stage"  # version: Production, Challenger or Archived (aliases do the serving)

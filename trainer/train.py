@@ -12,7 +12,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 
 import keras
@@ -24,18 +24,49 @@ from mlflow.exceptions import MlflowException
 
 from trainer import plots
 from trainer.augment import training_dataset
-from trainer.data import DataError, MnistSplits, load_splits
-from trainer.experiments import RunConfig, select_runs
+from trainer.data import DRAWN_EVALUATION, DRAWN_TRAINING, DataError, DrawnDigits, MnistSplits, load_drawn, load_splits
+from trainer.experiments import DRAWN_STYLES_SHARE, RunConfig, select_runs
 from trainer.export import ExportMismatchError, log_models
 from trainer.models import build_model, learning_rate_for
-from trainer.promotion import Candidate, PromotionResult, register_and_promote, select_best
+from trainer.promotion import Candidate, PromotionResult, Scores, register_and_promote, select_best
 from trainer.settings import TrainerSettings
-from trainer.tags import REASON_TAG, RUN_KEY_TAG, TEST_DIGEST_TAG
+from trainer.tags import DRAWN_DIGEST_TAG, REASON_TAG, RUN_KEY_TAG, TEST_DIGEST_TAG
 from trainer.tracking import TrackingUnavailableError, connect, where_results_went
 
 
 class TrainingDivergedError(Exception):
     """The loss became NaN or infinite; the run is failed and never promoted."""
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What one training reads: MNIST, the drawn styles mixed into its training set, the drawn-digit set.
+
+    Every run is evaluated on MNIST test and on the drawn-digit set.
+    """
+
+    mnist: MnistSplits
+    styles: DrawnDigits
+    drawn: DrawnDigits
+
+    @property
+    def x_train(self) -> np.ndarray:
+        """MNIST's training images, then the drawn styles."""
+        return np.concatenate([self.mnist.x_train, self.styles.x])
+
+    @property
+    def y_train(self) -> np.ndarray:
+        """Their labels."""
+        return np.concatenate([self.mnist.y_train, self.styles.y])
+
+
+def load_training_data(settings: TrainerSettings) -> TrainingData:
+    """MNIST as configured, drawn styles in proportion to its training images, the drawn-digit set."""
+    mnist = load_splits(
+        settings.mnist_path, settings.mnist_train_limit, settings.mnist_test_limit, settings.validation_fraction
+    )
+    styles = load_drawn(DRAWN_TRAINING, limit=max(1, round(len(mnist.x_train) * DRAWN_STYLES_SHARE)))
+    return TrainingData(mnist, styles, load_drawn(DRAWN_EVALUATION))
 
 
 @dataclass
@@ -45,26 +76,17 @@ class RunResult:
     config: RunConfig
     run_id: str
     status: str
-    test_accuracy: float = float("nan")
+    scores: Scores = field(default_factory=lambda: Scores(float("nan"), float("nan")))
     test_loss: float = float("nan")
     train_seconds: float = float("nan")
     seconds_per_epoch: float = float("nan")
-    test_digest: str = ""
     keras_uri: str = ""
     onnx_uri: str = ""
     error: str = ""
 
     def as_candidate(self) -> Candidate:
         """Return the run as a promotion candidate."""
-        return Candidate(
-            run_id=self.run_id,
-            run_key=self.config.key,
-            title=self.config.title,
-            test_accuracy=self.test_accuracy,
-            test_digest=self.test_digest,
-            keras_uri=self.keras_uri,
-            onnx_uri=self.onnx_uri,
-        )
+        return Candidate(self.run_id, self.config.key, self.config.title, self.scores, self.keras_uri, self.onnx_uri)
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -83,39 +105,63 @@ class EpochTimer(keras.callbacks.Callback):
         mlflow.log_metric("epoch_seconds", self.durations[-1], step=epoch)
 
 
-def _log_datasets(splits: MnistSplits) -> str:
-    """Log the training and test sets as run inputs; return the test set's digest."""
+def _log_datasets(data: TrainingData) -> Scores:
+    """Log the training and evaluation sets as run inputs; return their digests (in Scores without figures)."""
+    mnist, styles, drawn = data.mnist, data.styles, data.drawn
     with warnings.catch_warnings():
         # MLflow registers its local-file dataset source under two URI schemes and warns that a
         # file path is ambiguous between the two identical classes; nothing is actually ambiguous.
         warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
-        train = mlflow.data.from_numpy(splits.x_train, targets=splits.y_train, source=splits.source, name="mnist-train")
-        test = mlflow.data.from_numpy(splits.x_test, targets=splits.y_test, source=splits.source, name="mnist-test")
+        train = mlflow.data.from_numpy(mnist.x_train, targets=mnist.y_train, source=mnist.source, name="mnist-train")
+        drawn_styles = mlflow.data.from_numpy(styles.x, targets=styles.y, source=styles.source, name="drawn-styles")
+        test = mlflow.data.from_numpy(mnist.x_test, targets=mnist.y_test, source=mnist.source, name="mnist-test")
+        drawn_set = mlflow.data.from_numpy(drawn.x, targets=drawn.y, source=drawn.source, name="drawn-digits")
     mlflow.log_input(train, context="training")
+    mlflow.log_input(drawn_styles, context="training")
     mlflow.log_input(test, context="testing")
-    return test.digest
+    mlflow.log_input(drawn_set, context="evaluation")
+    return Scores(float("nan"), float("nan"), test.digest, drawn_set.digest)
 
 
-def _log_evaluation(model: keras.Model, splits: MnistSplits, history: dict, title: str) -> tuple[float, float]:
-    """Evaluate on the test set, log metrics and figures, return (test_loss, test_accuracy)."""
-    test_loss, test_accuracy = model.evaluate(splits.x_test, splits.y_test, batch_size=1000, verbose=0)
-    mlflow.log_metrics({"test_loss": float(test_loss), "test_accuracy": float(test_accuracy)})
-    probabilities = model.predict(splits.x_test, batch_size=1000, verbose=0)
+def accuracy_by_style(drawn: DrawnDigits, predicted: np.ndarray) -> dict[str, float]:
+    """Accuracy on the drawn-digit set per digit and writing style, e.g. ``{"1 long_flag": 0.98, ...}``."""
+    result = {}
+    for label in range(10):
+        for style in sorted(set(drawn.style[drawn.y == label])):
+            chosen = (drawn.y == label) & (drawn.style == style)
+            result[f"{label} {style}"] = round(float((predicted[chosen] == label).mean()), 4)
+    return result
+
+
+def _log_evaluation(model: keras.Model, data: TrainingData, history: dict, title: str) -> tuple[float, float, float]:
+    """Evaluate on MNIST test and the drawn digits, log metrics and figures; (test loss, test acc, drawn acc)."""
+    mnist, drawn = data.mnist, data.drawn
+    test_loss, test_accuracy = model.evaluate(mnist.x_test, mnist.y_test, batch_size=1000, verbose=0)
+    probabilities = model.predict(mnist.x_test, batch_size=1000, verbose=0)
     predicted = probabilities.argmax(axis=1)
+    drawn_probabilities = model.predict(drawn.x, batch_size=1000, verbose=0)
+    drawn_predicted = drawn_probabilities.argmax(axis=1)
+    drawn_accuracy = float((drawn_predicted == drawn.y).mean())
+    mlflow.log_metrics({"test_loss": float(test_loss), "test_accuracy": float(test_accuracy),
+                        "drawn_accuracy": drawn_accuracy})  # fmt: skip
+    mlflow.log_dict(accuracy_by_style(drawn, drawn_predicted), "drawn/accuracy_by_style.json")
     figures = {
         "plots/learning_curves.png": plots.learning_curves({title: history}, title),
-        "plots/confusion_matrix.png": plots.confusion_matrix(splits.y_test, predicted, title),
+        "plots/confusion_matrix.png": plots.confusion_matrix(mnist.y_test, predicted, title),
         "plots/misclassified.png": plots.misclassified_grid(
-            splits.x_test, splits.y_test, predicted, probabilities.max(axis=1), title
+            mnist.x_test, mnist.y_test, predicted, probabilities.max(axis=1), title
+        ),
+        "plots/drawn_misclassified.png": plots.misclassified_grid(
+            drawn.x, drawn.y, drawn_predicted, drawn_probabilities.max(axis=1), f"{title}, drawn digits"
         ),
     }
     for path, figure in figures.items():
         mlflow.log_figure(figure, path)
         plots.plt.close(figure)
-    return float(test_loss), float(test_accuracy)
+    return float(test_loss), float(test_accuracy), drawn_accuracy
 
 
-def train_model(config: RunConfig, splits: MnistSplits, seed: int, experiment_id: str) -> RunResult:
+def train_model(config: RunConfig, data: TrainingData, seed: int, experiment_id: str) -> RunResult:
     """Train, evaluate and log one run; the run ends FINISHED, FAILED (error, NaN) or KILLED.
 
     Exceptions propagate after the run is marked, so the caller decides whether to go on; a
@@ -130,27 +176,31 @@ def train_model(config: RunConfig, splits: MnistSplits, seed: int, experiment_id
     ) as run:
         result = RunResult(config=config, run_id=run.info.run_id, status=RunStatus.to_string(RunStatus.RUNNING))
         try:
+            mnist = data.mnist
             mlflow.log_params(
                 {
                     **config.hyperparameters(),
                     "seed": seed,
-                    "train_size": len(splits.x_train),
-                    "validation_size": len(splits.x_val),
-                    "test_size": len(splits.x_test),
+                    "train_size": len(mnist.x_train),
+                    "drawn_styles_size": len(data.styles),
+                    "validation_size": len(mnist.x_val),
+                    "test_size": len(mnist.x_test),
+                    "drawn_size": len(data.drawn),
                 }
             )
-            result.test_digest = _log_datasets(splits)
-            mlflow.set_tag(TEST_DIGEST_TAG, result.test_digest)
-            steps_per_epoch = math.ceil(len(splits.x_train) / config.batch_size)
+            digests = _log_datasets(data)
+            mlflow.set_tags({TEST_DIGEST_TAG: digests.test_digest, DRAWN_DIGEST_TAG: digests.drawn_digest})
+            x_train, y_train = data.x_train, data.y_train
+            steps_per_epoch = math.ceil(len(x_train) / config.batch_size)
             learning_rate = learning_rate_for(config.learning_rate, config.lr_schedule, steps_per_epoch, config.epochs)
             model = build_model(config.architecture, learning_rate, seed)
             mlflow.log_param("total_params", model.count_params())
             timer = EpochTimer()
             started = time.perf_counter()
-            train_data = training_dataset(splits.x_train, splits.y_train, config.batch_size, config.augmentation, seed)
+            train_data = training_dataset(x_train, y_train, config.batch_size, config.augmentation, seed)
             fit = model.fit(
                 train_data,
-                validation_data=(splits.x_val, splits.y_val),
+                validation_data=(mnist.x_val, mnist.y_val),
                 epochs=config.epochs,
                 shuffle=False,  # the dataset shuffles itself every epoch
                 verbose=2,
@@ -164,8 +214,9 @@ def train_model(config: RunConfig, splits: MnistSplits, seed: int, experiment_id
             mlflow.log_metrics(
                 {"training_seconds": result.train_seconds, "seconds_per_epoch": result.seconds_per_epoch}
             )
-            result.test_loss, result.test_accuracy = _log_evaluation(model, splits, fit.history, config.title)
-            logged = log_models(model, splits.x_test[:256])
+            result.test_loss, test_accuracy, drawn_accuracy = _log_evaluation(model, data, fit.history, config.title)
+            result.scores = Scores(test_accuracy, drawn_accuracy, digests.test_digest, digests.drawn_digest)
+            logged = log_models(model, mnist.x_test[:256])
             result.keras_uri, result.onnx_uri = logged.keras_uri, logged.onnx_uri
         except KeyboardInterrupt:
             mlflow.end_run(RunStatus.to_string(RunStatus.KILLED))
@@ -182,16 +233,16 @@ def train_model(config: RunConfig, splits: MnistSplits, seed: int, experiment_id
 def format_summary(results: list[RunResult]) -> str:
     """A plain-text table of the runs: what each trained and how it did."""
     header = (
-        f"{'run':<36} {'epochs':>6} {'batch':>5} {'lr':>7} {'test acc':>8} {'test loss':>9} "
+        f"{'run':<36} {'epochs':>6} {'batch':>5} {'lr':>7} {'test acc':>8} {'drawn acc':>9} {'test loss':>9} "
         f"{'s/epoch':>7} {'train s':>7}  status"
     )
     lines = [header, "-" * len(header)]
     for r in results:
         c = r.config
         lines.append(
-            f"{c.title:<36} {c.epochs:>6} {c.batch_size:>5} {c.learning_rate:>7.4g} {r.test_accuracy:>8.4f} "
-            f"{r.test_loss:>9.4f} {r.seconds_per_epoch:>7.1f} {r.train_seconds:>7.1f}  {r.status}"
-            + (f" ({r.error})" if r.error else "")
+            f"{c.title:<36} {c.epochs:>6} {c.batch_size:>5} {c.learning_rate:>7.4g} {r.scores.test_accuracy:>8.4f} "
+            f"{r.scores.drawn_accuracy:>9.4f} {r.test_loss:>9.4f} {r.seconds_per_epoch:>7.1f} "
+            f"{r.train_seconds:>7.1f}  {r.status}" + (f" ({r.error})" if r.error else "")
         )
     return "\n".join(lines)
 
@@ -201,13 +252,17 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def _evaluate_champion(splits: MnistSplits) -> Callable[[str], float]:
-    """Measure a registered model's accuracy on this run's test set (champion on new data)."""
+def _evaluate_champion(data: TrainingData, sets: Scores) -> Callable[[str], Scores]:
+    """Measure a registered model on this training's sets (a champion trained on other data)."""
 
-    def evaluate(model_uri: str) -> float:
+    def evaluate(model_uri: str) -> Scores:
         model = mlflow.keras.load_model(model_uri)
-        model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        return float(model.evaluate(splits.x_test, splits.y_test, batch_size=1000, verbose=0)[1])
+
+        def accuracy(x: np.ndarray, y: np.ndarray) -> float:
+            return float((model.predict(x, batch_size=1000, verbose=0).argmax(axis=1) == y).mean())
+
+        test = accuracy(data.mnist.x_test, data.mnist.y_test)
+        return Scores(test, accuracy(data.drawn.x, data.drawn.y), sets.test_digest, sets.drawn_digest)
 
     return evaluate
 
@@ -215,19 +270,19 @@ def _evaluate_champion(splits: MnistSplits) -> Callable[[str], float]:
 def run_all(settings: TrainerSettings) -> tuple[list[RunResult], PromotionResult | None]:
     """Train every configured run, then promote the best finished one."""
     runs = select_runs(settings.run_keys, settings.trainer_epochs or None)
-    splits = load_splits(
-        settings.mnist_path, settings.mnist_train_limit, settings.mnist_test_limit, settings.validation_fraction
-    )
+    data = load_training_data(settings)
+    mnist = data.mnist
     print(
-        f"MNIST from {splits.source}: {len(splits.x_train)} train / {len(splits.x_val)} validation / "
-        f"{len(splits.x_test)} test images"
+        f"MNIST from {mnist.source}: {len(mnist.x_train)} train / {len(mnist.x_val)} validation / "
+        f"{len(mnist.x_test)} test images; {len(data.styles)} drawn styles mixed in; "
+        f"{len(data.drawn)} drawn digits to evaluate on"
     )
     experiment_id = connect(settings)
     results: list[RunResult] = []
     for config in runs:
         print(f"\n=== {config.title} ===\n{config.reason}\n{config.architecture.describe()}")
         try:
-            results.append(train_model(config, splits, settings.trainer_seed, experiment_id))
+            results.append(train_model(config, data, settings.trainer_seed, experiment_id))
         except (TrainingDivergedError, ExportMismatchError, ValueError, RuntimeError) as exc:
             print(f"  run failed: {exc}", file=sys.stderr)
             results.append(
@@ -244,7 +299,7 @@ def run_all(settings: TrainerSettings) -> tuple[list[RunResult], PromotionResult
         settings.registered_model_name,
         settings.model_alias,
         settings.force_promote,
-        _evaluate_champion(splits),
+        _evaluate_champion(data, best.scores),
     )
     return results, promotion
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.integration
 EXPERIMENT = "report-it"
 MODEL = "Mnist_Best_Model"
 FILES = ("experiment-report.md", "experiment-report.html", "experiment-report.docx")
-CHARTS = ("learning_curves.png", "confusion_matrix.png", "misclassified.png")
+CHARTS = ("learning_curves.png", "confusion_matrix.png", "misclassified.png", "drawn_misclassified.png")
 
 
 def run_report(env: dict[str, str], module: str = "trainer") -> subprocess.CompletedProcess:
@@ -77,8 +78,9 @@ def test_the_word_table_holds_the_runs_numbers_from_mlflow(report: Path, server:
         assert row[3] == run.data.params["batch_size"]
         assert row[4].startswith(run.data.params["learning_rate"])
         assert row[5] == f"{run.data.metrics['test_accuracy'] * 100:.2f} %"
-        assert row[6] == f"{run.data.metrics['test_loss']:.4f}"
-        assert row[7] == f"{run.data.metrics['seconds_per_epoch']:.1f}"
+        assert row[6] == f"{run.data.metrics['drawn_accuracy'] * 100:.2f} %"
+        assert row[7] == f"{run.data.metrics['test_loss']:.4f}"
+        assert row[8] == f"{run.data.metrics['seconds_per_epoch']:.1f}"
 
 
 def test_the_report_explains_each_run_and_the_registry(report: Path, server: str):
@@ -92,13 +94,22 @@ def test_the_report_explains_each_run_and_the_registry(report: Path, server: str
     assert f"{MODEL}@production is version {production.version}" in markdown
     assert "http://localhost:8088" in markdown and f"/runs/{production.run_id}" in markdown
     html = (report / "experiment-report.html").read_text()
-    assert html.count("data:image/png;base64,") == 3 and "<table>" in html
-    assert len(Document(str(report / "experiment-report.docx")).inline_shapes) == 3
+    assert html.count("data:image/png;base64,") == 4 and "<table>" in html
+    assert len(Document(str(report / "experiment-report.docx")).inline_shapes) == 4
+
+
+def test_the_report_lists_the_best_runs_weakest_drawing_styles(report: Path, server: str, tmp_path: Path):
+    client = MlflowClient(server)
+    best = client.get_run(client.get_model_version_by_alias(MODEL, "production").run_id)
+    local = client.download_artifacts(best.info.run_id, "drawn/accuracy_by_style.json", str(tmp_path))
+    weakest = min(json.loads(Path(local).read_text()).items(), key=lambda kv: kv[1])
+    markdown = (report / "experiment-report.md").read_text()
+    assert f"| {weakest[0]} | {weakest[1] * 100:.2f} % |" in markdown
 
 
 def test_the_report_is_logged_to_the_best_run(report: Path, server: str):
     client = MlflowClient(server)
-    best = max(latest_runs(client).values(), key=lambda run: run.data.metrics["test_accuracy"])
+    best = client.get_run(client.get_model_version_by_alias(MODEL, "production").run_id)
     logged = {Path(item.path).name for item in client.list_artifacts(best.info.run_id, "report")}
     assert set(FILES) | set(CHARTS) <= logged
 

@@ -15,7 +15,7 @@ import pytest
 from mlflow import MlflowClient
 
 from devkit.services import REPO_ROOT, free_port, mlflow_server, run_trainer, stop, wait_until
-from trainer.promotion import Candidate, register_and_promote
+from trainer.promotion import TEST_TOLERANCE, Candidate, Scores, register_and_promote, select_best
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +50,10 @@ def client(server: str) -> MlflowClient:
     return MlflowClient(tracking_uri=server, registry_uri=server)
 
 
+def scores_of(run) -> Scores:
+    return Scores(run.data.metrics["test_accuracy"], run.data.metrics["drawn_accuracy"])
+
+
 def experiment_runs(client: MlflowClient):
     experiment = client.get_experiment_by_name(EXPERIMENT)
     return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
@@ -70,23 +74,31 @@ def test_runs_log_params_metrics_and_dataset(trained, client):
         for name in ("epochs", "batch_size", "learning_rate", "architecture", "total_params", "dropout"):
             assert name in params
         assert params["epochs"] == "2"
-        for name in ("test_accuracy", "test_loss", "training_seconds", "seconds_per_epoch"):
+        for name in ("test_accuracy", "drawn_accuracy", "test_loss", "training_seconds", "seconds_per_epoch"):
             assert name in run.data.metrics
         assert 0.5 < run.data.metrics["test_accuracy"] <= 1.0
+        assert 0.1 < run.data.metrics["drawn_accuracy"] <= 1.0
+        assert int(params["drawn_size"]) == 3000 and int(params["drawn_styles_size"]) > 0
         for name in EPOCH_METRICS:
             history = client.get_metric_history(run.info.run_id, name)
             assert sorted(point.step for point in history) == [0, 1], name
         contexts = {
             tag.value for ds in run.inputs.dataset_inputs for tag in ds.tags if tag.key == "mlflow.data.context"
         }
-        assert contexts == {"training", "testing"}
+        assert contexts == {"training", "testing", "evaluation"}
+        names = {ds.dataset.name for ds in run.inputs.dataset_inputs}
+        assert names == {"mnist-train", "drawn-styles", "mnist-test", "drawn-digits"}
         assert all(ds.dataset.digest for ds in run.inputs.dataset_inputs)
 
 
 def test_runs_log_figures_and_both_models(trained, client, tmp_path):
     for run in experiment_runs(client):
         plots = {item.path for item in client.list_artifacts(run.info.run_id, "plots")}
-        assert plots == {"plots/learning_curves.png", "plots/confusion_matrix.png", "plots/misclassified.png"}
+        expected = {"learning_curves", "confusion_matrix", "misclassified", "drawn_misclassified"}
+        assert plots == {f"plots/{name}.png" for name in expected}
+        styles = json.loads(Path(client.download_artifacts(run.info.run_id, "drawn/accuracy_by_style.json",
+                                                             str(tmp_path))).read_text())  # fmt: skip
+        assert "1 long_flag" in styles and all(0 <= value <= 1 for value in styles.values())
         local = client.download_artifacts(run.info.run_id, "plots/confusion_matrix.png", str(tmp_path))
         assert Path(local).read_bytes().startswith(b"\x89PNG") and Path(local).stat().st_size > 10_000
         assert run.data.tags["onnx_model_uri"].startswith("models:/")
@@ -101,12 +113,16 @@ def test_best_run_is_registered_with_alias_and_tags(trained, client):
     runs = experiment_runs(client)
     version = client.get_model_version_by_alias(MODEL, "production")
     best = {run.info.run_id: run for run in runs}[version.run_id]
-    # Accuracies, not run ids: two runs can tie on a test slice (the trainer then keeps the earlier).
-    assert best.data.metrics["test_accuracy"] == max(run.data.metrics["test_accuracy"] for run in runs)
+    scored = [Candidate(run.info.run_id, run.data.tags["run_key"], run.info.run_name, scores_of(run), "", "")
+              for run in runs]  # fmt: skip
+    # Scores, not run ids: two runs can tie on a test slice (the trainer then keeps the earlier).
+    assert scores_of(best) == select_best(scored).scores
     assert version.tags["stage"] == "Production"
     assert version.tags["onnx_model_uri"] == best.data.tags["onnx_model_uri"]
     assert float(version.tags["test_accuracy"]) == pytest.approx(best.data.metrics["test_accuracy"], abs=1e-6)
-    assert "test accuracy" in version.description
+    assert float(version.tags["drawn_accuracy"]) == pytest.approx(best.data.metrics["drawn_accuracy"], abs=1e-6)
+    assert version.tags["drawn_set_digest"] == best.data.tags["drawn_set_digest"]
+    assert "MNIST test accuracy" in version.description and "drawn-digit accuracy" in version.description
     assert f"{MODEL}@production -> version {version.version}" in trained.stdout
     assert "test acc" in trained.stdout and "Tuned learning rate" in trained.stdout
 
@@ -152,32 +168,44 @@ def test_champion_challenger_keeps_alias_unless_better_or_forced(trained, client
             experiment_ids=[run.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'"
         )
     }
-    accuracy = float(trained_best.tags["test_accuracy"])
+    tags = trained_best.tags
+    recorded = Scores(float(tags["test_accuracy"]), float(tags["drawn_accuracy"]), tags["test_set_digest"],
+                      tags["drawn_set_digest"])  # fmt: skip
     name = "Gate_Test_Model"  # a registered model of this test's own: the trainer's stays as it trained it
 
-    def challenger(acc: float) -> Candidate:
-        digest = trained_best.tags["test_set_digest"]
-        return Candidate(run.info.run_id, "tuned", "Challenger", acc, digest, logged["model"], logged["onnx_model"])
+    def challenger(test: float = 0.0, drawn: float = 0.0) -> Candidate:
+        scores = replace(recorded, test_accuracy=recorded.test_accuracy + test,
+                         drawn_accuracy=recorded.drawn_accuracy + drawn)  # fmt: skip
+        return Candidate(run.info.run_id, "tuned", "Challenger", scores, logged["model"], logged["onnx_model"])
 
-    def never_evaluated(uri: str) -> float:
-        raise AssertionError("same test set: the recorded accuracy must be reused")
+    def never_evaluated(uri: str) -> Scores:
+        raise AssertionError("same sets: the recorded scores must be reused")
 
-    first = register_and_promote(client, challenger(accuracy), name, "production", False, never_evaluated)
+    def holder() -> str:
+        return client.get_model_version_by_alias(name, "production").version
+
+    first = register_and_promote(client, challenger(), name, "production", False, never_evaluated)
     assert first.decision.promote and "no version holds the alias" in first.decision.reason
 
-    worse = register_and_promote(client, challenger(accuracy), name, "production", False, never_evaluated)
-    assert not worse.decision.promote
-    assert client.get_model_version_by_alias(name, "production").version == first.version
-    assert client.get_model_version(name, worse.version).tags["stage"] == "Challenger"
+    same = register_and_promote(client, challenger(), name, "production", False, never_evaluated)
+    assert not same.decision.promote and holder() == first.version
+    assert client.get_model_version(name, same.version).tags["stage"] == "Challenger"
 
-    forced = register_and_promote(client, challenger(accuracy - 0.1), name, "production", True, never_evaluated)
-    assert forced.decision.promote
-    assert client.get_model_version_by_alias(name, "production").version == forced.version
+    # Reads drawings better, but loses more than the tolerance on MNIST test: kept out.
+    trade = register_and_promote(client, challenger(test=-3 * TEST_TOLERANCE, drawn=0.02), name, "production",
+                                 False, never_evaluated)  # fmt: skip
+    assert not trade.decision.promote and holder() == first.version
+
+    forced = register_and_promote(client, challenger(test=-0.1), name, "production", True, never_evaluated)
+    assert forced.decision.promote and holder() == forced.version
     assert client.get_model_version(name, first.version).tags["stage"] == "Archived"
 
-    better = register_and_promote(client, challenger(accuracy + 0.01), name, "production", False, never_evaluated)
+    better = register_and_promote(client, challenger(drawn=0.01), name, "production", False, never_evaluated)
     assert better.decision.promote and "beats version" in better.decision.reason
-    assert client.get_model_version_by_alias(name, "production").version == better.version
+    assert holder() == better.version
+    assert float(client.get_model_version(name, better.version).tags["drawn_accuracy"]) == pytest.approx(
+        recorded.drawn_accuracy + 0.01
+    )
 
 
 def test_unreachable_tracking_server_is_a_clear_bounded_error(mnist_slice):
@@ -204,16 +232,17 @@ def test_unreachable_tracking_database_is_a_clear_bounded_error_without_the_pass
 def test_nan_loss_fails_the_run_and_nothing_is_promoted(tmp_path, mnist_slice):
     import mlflow
 
-    from trainer.data import load_splits
+    from trainer.data import DRAWN_EVALUATION, DRAWN_TRAINING, load_drawn, load_splits
     from trainer.experiments import BASELINE
-    from trainer.train import TrainingDivergedError, train_model
+    from trainer.train import TrainingData, TrainingDivergedError, train_model
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'nan.db'}")
     experiment_id = mlflow.create_experiment("nan", artifact_location=(tmp_path / "art").as_uri())
-    splits = load_splits(mnist_slice, train_limit=500)
+    data = TrainingData(load_splits(mnist_slice, train_limit=500), load_drawn(DRAWN_TRAINING, limit=100),
+                        load_drawn(DRAWN_EVALUATION, limit=100))  # fmt: skip
     diverging = replace(BASELINE, learning_rate=float("nan"), epochs=1)
     with pytest.raises(TrainingDivergedError):
-        train_model(diverging, splits, seed=1, experiment_id=experiment_id)
+        train_model(diverging, data, seed=1, experiment_id=experiment_id)
     runs = mlflow.search_runs([experiment_id], output_format="list")
     assert [run.info.status for run in runs] == ["FAILED"]
     assert MlflowClient().search_registered_models() == []

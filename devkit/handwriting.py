@@ -1,0 +1,369 @@
+"""Digits as people draw them on the page: pen strokes in many writing styles, rendered on a canvas.
+
+Each digit has several allographs (the forms people write it in): plain ones, and the ones MNIST
+hardly has — a slashed zero, a one with a flag (and a base), a crossed seven, an open-top four
+(in one stroke or two), a nine whose tail curls left like a "g", a flat-topped three, a looped two.
+A drawing is one allograph's strokes through smooth curves, with what a real hand adds: a slant
+from -20° to +25°, a narrower or wider digit, a little rotation, jitter in every control point,
+strokes that overshoot or stop short, loops that do not close; drawn with a uniform round pen of
+random width, small or large anywhere on a 280-pixel canvas, dark on light or light on dark,
+opaque or transparent — what the page's canvas sends.
+
+Deterministic for a given seed. ``drawings(count, seed)`` makes them; ``python -m devkit.handwriting``
+writes the two data sets the trainer ships (``trainer/data/``): the drawn-digit evaluation set and
+the synthetic training styles, each preprocessed by the predictor's own pipeline, with different
+seeds and separate writers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from devkit.drawing import redraw
+from devkit.drawing import render as on_canvas
+from devkit.mnist import mnist_path
+from predictor import preprocess
+
+CANVAS = 280
+SUPERSAMPLE = 2  # drawn at twice the canvas' resolution, then averaged down: anti-aliased like a canvas
+CANVAS_STYLES = ("dark_on_white", "dark_on_transparent", "light_on_dark", "light_on_transparent")
+Stroke = list[tuple[float, float]]
+# A corner: the curve passes through the point twice, so it turns sharply there instead of rounding.
+CORNER = None
+
+# Allographs the synthetic training styles are drawn from: name -> strokes, each a list of control
+# points in a unit box (x right, y down), or a loop ["ellipse", cx, cy, rx, ry]. A CORNER after a
+# point makes the curve turn sharply there.
+TRAINING_ALLOGRAPHS: dict[int, dict[str, list[list]]] = {
+    0: {
+        "plain": [["ellipse", 0.5, 0.5, 0.32, 0.46]],
+        "narrow": [["ellipse", 0.5, 0.5, 0.22, 0.47]],
+        "slashed": [["ellipse", 0.5, 0.5, 0.32, 0.46], [(0.18, 0.9), (0.82, 0.1)]],
+    },
+    1: {
+        "plain": [[(0.5, 0.04), (0.5, 0.96)]],
+        "flag": [[(0.28, 0.28), (0.52, 0.04), CORNER, (0.52, 0.96)]],
+        "flag_and_base": [[(0.28, 0.28), (0.52, 0.04), CORNER, (0.52, 0.96)], [(0.25, 0.96), (0.8, 0.96)]],
+        "steep_flag": [[(0.24, 0.46), (0.5, 0.04), CORNER, (0.5, 0.96)]],
+    },
+    2: {
+        "plain": [[(0.18, 0.25), (0.35, 0.06), (0.62, 0.05), (0.8, 0.22), (0.74, 0.45), (0.45, 0.7),
+                   (0.18, 0.95), CORNER, (0.85, 0.95)]],
+        "looped": [[(0.18, 0.25), (0.35, 0.06), (0.62, 0.05), (0.8, 0.22), (0.74, 0.45), (0.45, 0.7),
+                    (0.22, 0.9), (0.2, 0.8), (0.32, 0.8), (0.45, 0.95), (0.85, 0.94)]],
+        "angular": [[(0.22, 0.2), (0.5, 0.05), (0.76, 0.2), (0.7, 0.4), CORNER, (0.2, 0.96), CORNER, (0.84, 0.94)]],
+    },
+    3: {
+        "plain": [[(0.18, 0.15), (0.45, 0.03), (0.74, 0.13), (0.72, 0.35), (0.45, 0.48), CORNER, (0.76, 0.6),
+                   (0.8, 0.82), (0.52, 0.97), (0.18, 0.87)]],
+        "flat_top": [[(0.18, 0.05), (0.8, 0.05), CORNER, (0.45, 0.42), CORNER, (0.76, 0.55), (0.82, 0.8),
+                      (0.52, 0.97), (0.18, 0.87)]],
+    },
+    4: {
+        "closed": [[(0.62, 0.04), (0.14, 0.66), CORNER, (0.86, 0.66)], [(0.64, 0.3), (0.64, 0.97)]],
+        "open": [[(0.25, 0.04), (0.2, 0.6), CORNER, (0.86, 0.6)], [(0.66, 0.05), (0.66, 0.97)]],
+        "open_one_stroke": [[(0.25, 0.04), (0.2, 0.6), CORNER, (0.72, 0.6), CORNER, (0.74, 0.08), CORNER,
+                             (0.7, 0.97)]],
+    },
+    5: {
+        "two_strokes": [[(0.3, 0.05), (0.26, 0.45), CORNER, (0.55, 0.37), (0.8, 0.55), (0.76, 0.82), (0.5, 0.97),
+                         (0.18, 0.87)], [(0.3, 0.05), (0.82, 0.05)]],
+        "one_stroke": [[(0.82, 0.05), (0.3, 0.05), CORNER, (0.26, 0.45), CORNER, (0.55, 0.37), (0.8, 0.55),
+                        (0.76, 0.82), (0.5, 0.97), (0.18, 0.87)]],
+    },
+    6: {
+        "plain": [[(0.72, 0.04), (0.42, 0.2), (0.22, 0.5), (0.22, 0.78), (0.45, 0.97), (0.74, 0.85), (0.76, 0.62),
+                   (0.5, 0.5), (0.24, 0.64)]],
+        "straight_back": [[(0.62, 0.03), (0.3, 0.45), (0.24, 0.78), (0.45, 0.97), (0.72, 0.86), (0.74, 0.62),
+                           (0.5, 0.52), (0.27, 0.66)]],
+    },
+    7: {
+        "plain": [[(0.14, 0.07), (0.86, 0.07), CORNER, (0.42, 0.97)]],
+        "crossed": [[(0.14, 0.07), (0.86, 0.07), CORNER, (0.42, 0.97)], [(0.35, 0.52), (0.86, 0.5)]],
+        "hooked": [[(0.14, 0.24), (0.14, 0.07), CORNER, (0.86, 0.07), CORNER, (0.42, 0.97)]],
+        "curved_stem": [[(0.14, 0.07), (0.86, 0.07), CORNER, (0.6, 0.45), (0.45, 0.97)]],
+    },
+    8: {
+        "one_stroke": [[(0.62, 0.1), (0.5, 0.03), (0.3, 0.12), (0.32, 0.35), (0.5, 0.48), (0.74, 0.64),
+                        (0.72, 0.9), (0.48, 0.98), (0.25, 0.86), (0.3, 0.62), (0.55, 0.45), (0.72, 0.28),
+                        (0.66, 0.08), (0.55, 0.04)]],
+        "two_loops": [["ellipse", 0.5, 0.26, 0.22, 0.23], ["ellipse", 0.5, 0.73, 0.28, 0.25]],
+    },
+    9: {
+        "straight_tail": [[(0.74, 0.22), (0.52, 0.04), (0.26, 0.16), (0.28, 0.4), (0.52, 0.46), (0.74, 0.3),
+                           (0.74, 0.2), CORNER, (0.72, 0.97)]],
+        "curled_tail": [[(0.74, 0.22), (0.52, 0.04), (0.26, 0.16), (0.28, 0.4), (0.52, 0.46), (0.74, 0.3),
+                         (0.74, 0.2), CORNER, (0.72, 0.7), (0.6, 0.94), (0.36, 0.96), (0.2, 0.82)]],
+        "curved_tail": [[(0.74, 0.22), (0.52, 0.04), (0.26, 0.16), (0.28, 0.4), (0.52, 0.46), (0.74, 0.3),
+                         (0.74, 0.2), CORNER, (0.66, 0.68), (0.45, 0.97)]],
+    },
+}  # fmt: skip
+
+
+C = CORNER
+# The evaluation set's allographs, authored apart from the training ones: the same kinds of forms,
+# drawn with other proportions, angles and strokes, so the set measures how the model generalises
+# to forms it was not shown, not how well it remembers its training templates.
+EVALUATION_ALLOGRAPHS: dict[int, dict[str, list[list]]] = {
+    0: {
+        "oval": [[(0.62, 0.04), (0.35, 0.06), (0.18, 0.35), (0.2, 0.75), (0.45, 0.97), (0.75, 0.85),
+                  (0.82, 0.45), (0.7, 0.12), (0.55, 0.03)]],
+        "slashed": [[(0.55, 0.05), (0.3, 0.1), (0.2, 0.45), (0.28, 0.85), (0.55, 0.96), (0.78, 0.75),
+                     (0.8, 0.35), (0.62, 0.06), (0.52, 0.06)], [(0.86, 0.02), (0.14, 0.98)]],
+        "open_loop": [[(0.68, 0.12), (0.45, 0.03), (0.22, 0.2), (0.18, 0.6), (0.38, 0.95), (0.68, 0.92),
+                       (0.8, 0.55), (0.72, 0.22)]],
+    },
+    1: {
+        "plain": [[(0.55, 0.02), (0.48, 0.98)]],
+        "long_flag": [[(0.18, 0.42), (0.56, 0.03), C, (0.56, 0.97)]],
+        "flag_and_serif": [[(0.22, 0.3), (0.55, 0.02), C, (0.55, 0.95)], [(0.3, 0.97), (0.78, 0.95)]],
+    },
+    2: {
+        "curly": [[(0.25, 0.3), (0.22, 0.14), (0.42, 0.03), (0.66, 0.07), (0.76, 0.26), (0.6, 0.5), (0.32, 0.78),
+                   (0.14, 0.97), C, (0.9, 0.92)]],
+        "z_like": [[(0.18, 0.16), (0.48, 0.03), (0.78, 0.14), (0.72, 0.34), C, (0.18, 0.95), C, (0.86, 0.96)]],
+    },
+    3: {
+        "round": [[(0.22, 0.18), (0.42, 0.04), (0.68, 0.07), (0.76, 0.24), (0.62, 0.42), (0.42, 0.49),
+                   (0.64, 0.53), (0.8, 0.72), (0.7, 0.92), (0.42, 0.98), (0.18, 0.88)]],
+        "flat_top": [[(0.14, 0.04), (0.84, 0.06), C, (0.5, 0.4), C, (0.8, 0.6), (0.74, 0.88), (0.45, 0.98),
+                      (0.2, 0.9)]],
+    },
+    4: {
+        "closed": [[(0.55, 0.02), (0.12, 0.7), C, (0.9, 0.7)], [(0.7, 0.35), (0.7, 1.0)]],
+        "open": [[(0.3, 0.02), (0.14, 0.62), C, (0.9, 0.62)], [(0.72, 0.1), (0.66, 0.98)]],
+        "open_one_stroke": [[(0.3, 0.04), (0.24, 0.56), C, (0.66, 0.56), C, (0.7, 0.02), C, (0.66, 0.96)]],
+    },
+    5: {
+        "round_belly": [[(0.72, 0.04), (0.3, 0.06), C, (0.25, 0.42), C, (0.5, 0.35), (0.76, 0.45), (0.82, 0.68),
+                         (0.68, 0.9), (0.42, 0.98), (0.16, 0.9)]],
+        "bar_last": [[(0.28, 0.1), (0.25, 0.45), C, (0.55, 0.4), (0.78, 0.6), (0.7, 0.88), (0.45, 0.97),
+                      (0.2, 0.9)], [(0.32, 0.06), (0.78, 0.02)]],
+    },
+    6: {
+        "low_loop": [[(0.68, 0.02), (0.35, 0.3), (0.2, 0.62), (0.3, 0.9), (0.55, 0.97), (0.75, 0.78), (0.6, 0.58),
+                      (0.35, 0.62), (0.25, 0.75)]],
+        "curly_top": [[(0.8, 0.12), (0.62, 0.02), (0.35, 0.15), (0.2, 0.5), (0.25, 0.85), (0.5, 0.98), (0.72, 0.8),
+                       (0.65, 0.6), (0.42, 0.58), (0.26, 0.72)]],
+    },
+    7: {
+        "plain": [[(0.18, 0.05), (0.82, 0.05), C, (0.6, 0.98)]],
+        "crossed": [[(0.12, 0.06), (0.88, 0.04), C, (0.5, 0.98)], [(0.4, 0.58), (0.85, 0.58)]],
+        "serif_top": [[(0.15, 0.18), (0.2, 0.05), C, (0.88, 0.06), C, (0.48, 0.98)]],
+        "curved": [[(0.12, 0.1), (0.5, 0.05), (0.86, 0.08), C, (0.62, 0.4), (0.5, 0.7), (0.46, 0.98)]],
+    },
+    8: {
+        "figure_eight": [[(0.55, 0.04), (0.32, 0.1), (0.35, 0.32), (0.55, 0.46), (0.78, 0.62), (0.72, 0.9),
+                          (0.45, 0.98), (0.22, 0.84), (0.32, 0.6), (0.55, 0.46), (0.7, 0.28), (0.62, 0.06),
+                          (0.55, 0.04)]],
+        "from_the_middle": [[(0.5, 0.48), (0.28, 0.3), (0.38, 0.06), (0.62, 0.06), (0.7, 0.28), (0.5, 0.48),
+                             (0.25, 0.7), (0.38, 0.96), (0.68, 0.94), (0.76, 0.7), (0.52, 0.5)]],
+    },
+    9: {
+        "g_tail": [[(0.72, 0.18), (0.48, 0.04), (0.25, 0.2), (0.35, 0.42), (0.6, 0.4), (0.74, 0.18), C,
+                    (0.76, 0.62), (0.66, 0.9), (0.45, 0.98), (0.25, 0.9), (0.22, 0.78)]],
+        "stick": [[(0.76, 0.2), (0.55, 0.05), (0.3, 0.12), (0.28, 0.36), (0.5, 0.44), (0.75, 0.3), C,
+                   (0.76, 0.96)]],
+        "curved_tail": [[(0.78, 0.18), (0.55, 0.03), (0.3, 0.14), (0.3, 0.38), (0.55, 0.42), (0.75, 0.25), C,
+                         (0.68, 0.6), (0.5, 0.85), (0.32, 0.97)]],
+    },
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Writer:
+    """How a population of writers varies (ranges the random draws come from)."""
+
+    slant_degrees: tuple[float, float] = (-20.0, 25.0)
+    width_scale: tuple[float, float] = (0.65, 1.15)
+    rotation_degrees: float = 6.0
+    jitter: float = 0.025  # standard deviation of each control point's offset, in digit heights
+    end_change: float = 0.12  # a stroke's ends run on or stop short by up to this share of their segment
+    pen: tuple[float, float] = (0.06, 0.17)  # pen width, as a share of the digit's height
+    height: tuple[float, float] = (0.3, 0.9)  # digit height, as a share of the canvas
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """One drawn digit: the canvas image and what it shows."""
+
+    image: Image.Image
+    label: int
+    allograph: str
+    canvas_style: str
+
+
+def catmull_rom(points: list, samples: int = 12) -> list[tuple[float, float]]:
+    """A smooth curve through ``points``; at a CORNER entry it turns sharply instead."""
+    pieces, piece = [], []
+    for point in points:
+        if point is CORNER:
+            pieces.append(piece)
+            piece = [piece[-1]]
+        else:
+            piece.append(point)
+    pieces.append(piece)
+    curve: list[tuple[float, float]] = []
+    for piece in pieces:
+        smooth = _smooth(piece, samples)
+        curve += smooth[1:] if curve else smooth
+    return curve
+
+
+def _smooth(points: list[tuple[float, float]], samples: int) -> list[tuple[float, float]]:
+    if len(points) < 3:
+        return list(points)
+    padded = [points[0], *points, points[-1]]
+    out = []
+    for i in range(1, len(padded) - 2):
+        p0, p1, p2, p3 = (np.array(p) for p in padded[i - 1 : i + 3])
+        for t in np.linspace(0, 1, samples, endpoint=False):
+            out.append(tuple(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t * t
+                                    + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3)))  # fmt: skip
+    out.append(points[-1])
+    return out
+
+
+def _ellipse(cx: float, cy: float, rx: float, ry: float, rng: np.random.Generator) -> list:
+    """A loop from the top, anticlockwise as most people draw it; it may overshoot or stay open."""
+    start = -math.pi / 2 + rng.normal(0, 0.25)
+    sweep = 2 * math.pi * rng.uniform(0.9, 1.12)
+    angles = start - np.linspace(0, sweep, 16)
+    return [(cx + rx * math.cos(a), cy + ry * math.sin(a)) for a in angles]
+
+
+def strokes_of(template_strokes: list[list], rng: np.random.Generator, writer: Writer) -> list[Stroke]:
+    """An allograph's strokes as a writer draws them: jittered, changed at the ends, slanted, in a unit box."""
+    strokes = []
+    for template in template_strokes:
+        loop = template[0] == "ellipse"
+        points = _ellipse(*template[1:], rng) if loop else list(template)
+        sigma = writer.jitter * (0.4 if loop else 1.0)  # a loop's 16 points: less each, or it frays
+        jittered = [p if p is CORNER else (p[0] + rng.normal(0, sigma), p[1] + rng.normal(0, sigma)) for p in points]
+        curve = catmull_rom(jittered)
+        strokes.append(_change_ends(curve, rng, writer.end_change))
+    slant = math.radians(rng.uniform(*writer.slant_degrees))
+    rotation = math.radians(rng.uniform(-writer.rotation_degrees, writer.rotation_degrees))
+    width = rng.uniform(*writer.width_scale)
+    cos, sin = math.cos(rotation), math.sin(rotation)
+
+    def place(x: float, y: float) -> tuple[float, float]:
+        x, y = (x - 0.5) * width, y - 0.5
+        x += -y * math.tan(slant)  # a positive slant leans the top to the right
+        return x * cos - y * sin, x * sin + y * cos
+
+    return [[place(x, y) for x, y in stroke] for stroke in strokes]
+
+
+def _change_ends(curve: list[tuple[float, float]], rng: np.random.Generator, amount: float) -> Stroke:
+    """Run the stroke's ends on, or stop them short, a little."""
+    if len(curve) < 4:
+        return curve
+    points = np.array(curve)
+    for end, inner in ((0, 1), (-1, -2)):
+        change = rng.uniform(-amount, amount)
+        points[end] = points[end] + (points[end] - points[inner]) * change * 6
+    return [tuple(p) for p in points]
+
+
+def render(strokes: list[Stroke], rng: np.random.Generator, writer: Writer, style: str) -> Image.Image:
+    """The strokes drawn with a round pen, somewhere on a 280-pixel canvas, in one of the page's styles."""
+    xs = [x for stroke in strokes for x, _ in stroke]
+    ys = [y for stroke in strokes for _, y in stroke]
+    height_units = max(ys) - min(ys)
+    height = rng.uniform(*writer.height) * CANVAS
+    scale = height / max(height_units, 1e-6)
+    pen = rng.uniform(*writer.pen) * height
+    box_w, box_h = (max(xs) - min(xs)) * scale + pen, height + pen
+    fit = min(1.0, (CANVAS - 2) / max(box_w, box_h))  # a wide, thick digit still fits the canvas
+    scale, pen, box_w, box_h = scale * fit, pen * fit, box_w * fit, box_h * fit
+    left = rng.uniform(0, CANVAS - box_w) + pen / 2
+    top = rng.uniform(0, CANVAS - box_h) + pen / 2
+    size = CANVAS * SUPERSAMPLE
+    ink = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(ink)
+    radius = pen * SUPERSAMPLE / 2
+    for stroke in strokes:
+        points = [((x - min(xs)) * scale * SUPERSAMPLE + left * SUPERSAMPLE,
+                   (y - min(ys)) * scale * SUPERSAMPLE + top * SUPERSAMPLE) for x, y in stroke]  # fmt: skip
+        draw.line(points, fill=255, width=max(1, round(2 * radius)), joint="curve")
+        for x, y in (points[0], points[-1]):  # round caps, as the page's pen has
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
+    return on_canvas(np.asarray(ink.reduce(SUPERSAMPLE), dtype=np.float32) / 255.0, style)
+
+
+def drawings(count: int, seed: int, writer: Writer, allographs: dict[int, dict[str, list[list]]]) -> Iterator[Drawing]:
+    """``count`` drawings, the digits and their allographs in turn, everything else at random."""
+    rng = np.random.default_rng(seed)
+    for index in range(count):
+        label = index % 10
+        names = list(allographs[label])
+        allograph = names[(index // 10) % len(names)]
+        style = CANVAS_STYLES[int(rng.integers(len(CANVAS_STYLES)))]
+        strokes = strokes_of(allographs[label][allograph], rng, writer)
+        yield Drawing(render(strokes, rng, writer, style), label, allograph, style)
+
+
+def mnist_writers(count: int, seed: int) -> Iterator[Drawing]:
+    """``count`` MNIST test digits re-traced with the page's pen (devkit/drawing.py): MNIST's own writers."""
+    rng = np.random.default_rng(seed)
+    with np.load(mnist_path()) as data:
+        digits, labels = data["x_test"][:count], data["y_test"][:count]
+    for digit, label in zip(digits, labels, strict=True):
+        style = CANVAS_STYLES[int(rng.integers(len(CANVAS_STYLES)))]
+        yield Drawing(redraw(digit, rng, style=style), int(label), "mnist_writer", style)
+
+
+def mnist_set(drawn: Iterator[Drawing]) -> dict[str, np.ndarray]:
+    """Drawings through the predictor's preprocessing: what the model sees, with the labels and styles."""
+    images, labels, allographs, styles = [], [], [], []
+    for drawing in drawn:
+        images.append((preprocess.mnist_style(drawing.image) * 255).round().astype(np.uint8))
+        labels.append(drawing.label)
+        allographs.append(drawing.allograph)
+        styles.append(drawing.canvas_style)
+    return {"x": np.stack(images), "y": np.array(labels, np.int64), "allograph": np.array(allographs),
+            "canvas_style": np.array(styles)}  # fmt: skip
+
+
+# The two data sets the trainer ships. The evaluation set: the evaluation allographs and MNIST's own
+# writers re-traced, drawn by the writers the issue's pens describe. The training styles: the
+# training allographs, by a wider population of writers, from another seed.
+EVALUATION_WRITER = Writer()
+TRAINING_WRITER = Writer(slant_degrees=(-25.0, 30.0), width_scale=(0.6, 1.2), jitter=0.03, pen=(0.05, 0.2))
+
+
+def evaluation_drawings() -> list[Drawing]:
+    """3,000 canvas drawings: 2,000 of the evaluation allographs and 1,000 of MNIST's writers."""
+    return [*drawings(2000, 20261201, EVALUATION_WRITER, EVALUATION_ALLOGRAPHS), *mnist_writers(1000, 20261202)]
+
+
+def evaluation_set() -> dict[str, np.ndarray]:
+    """The evaluation drawings as the model sees them."""
+    return mnist_set(iter(evaluation_drawings()))
+
+
+def training_set() -> dict[str, np.ndarray]:
+    """12,000 drawings of the training allographs."""
+    return mnist_set(drawings(12000, 7, TRAINING_WRITER, TRAINING_ALLOGRAPHS))
+
+
+def main() -> None:
+    """Write trainer/data/drawn_digits_eval.npz and trainer/data/drawn_digits_train.npz."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folder", type=Path, default=Path(__file__).resolve().parent.parent / "trainer" / "data")
+    args = parser.parse_args()
+    args.folder.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.folder / "drawn_digits_eval.npz", **evaluation_set())
+    np.savez_compressed(args.folder / "drawn_digits_train.npz", **training_set())
+
+
+if __name__ == "__main__":
+    main()

@@ -19,7 +19,7 @@ from devkit.services import REPO_ROOT
 
 SHARED_CI = REPO_ROOT.parent / "shared" / "ci"
 SERVICES_WITH_IMAGES = ("tracking", "trainer", "predictor", "frontend")
-STANDIN_KINDS = ("python", "postgres", "nginx", "minio", "debian")  # what standin-images.sh can build
+STANDIN_KINDS = ("python", "postgres", "nginx", "minio", "prometheus", "debian")  # what standin-images.sh can build
 
 
 def base_images() -> list[str]:

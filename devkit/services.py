@@ -196,13 +196,8 @@ def postgres_server(folder: Path, user: str, password: str, database: str) -> It
         check=True, capture_output=True,
     )  # fmt: skip
     port = free_port()
-    log = folder / "postgres.log"
-    pg_ctl = str(POSTGRES_BIN / "pg_ctl")
-    options = f"-h {LOOPBACK} -p {port} -k {sockets} -c fsync=off"
-    subprocess.run(
-        _as_postgres_user([pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
+    (folder / "options").write_text(f"-h {LOOPBACK} -p {port} -k {sockets} -c fsync=off")
+    start_postgres(folder)
     settings = {"host": LOOPBACK, "port": port, "user": user, "password": password, "dbname": "postgres"}
     try:
         connection = psycopg2.connect(**settings)
@@ -212,9 +207,7 @@ def postgres_server(folder: Path, user: str, password: str, database: str) -> It
         connection.close()
         yield {**settings, "dbname": database}
     finally:
-        subprocess.run(
-            _as_postgres_user([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"]), check=False, capture_output=True
-        )
+        stop_postgres(folder, check=False)
 
 
 def worker_pids(master: int) -> set[int]:
@@ -231,20 +224,28 @@ def resident_mib(pids: set[int]) -> float:
     return total_kib / 1024
 
 
-def restart_postgres(folder: Path) -> None:
-    """Restart the PostgreSQL that ``postgres_server(folder, ...)`` started (same port and options).
-
-    ``pg_ctl restart`` reuses the options the server was started with (``postmaster.opts``).
-    """
+def _pg_ctl(folder: Path, *args: str, check: bool = True) -> None:
     pg_ctl = str(POSTGRES_BIN / "pg_ctl")
-    result = subprocess.run(
-        _as_postgres_user([pg_ctl, "-D", str(folder / "data"), "-l", str(folder / "postgres.log"), "-m", "fast",
-                           "-w", "-t", "60", "restart"]),
-        capture_output=True, text=True,
-    )  # fmt: skip
-    if result.returncode != 0:
+    command = [pg_ctl, "-D", str(folder / "data"), "-l", str(folder / "postgres.log"), "-w", "-t", "60", *args]
+    result = subprocess.run(_as_postgres_user(command), capture_output=True, text=True)
+    if check and result.returncode != 0:
         log = (folder / "postgres.log").read_text()[-2000:]
-        raise RuntimeError(f"pg_ctl restart failed: {result.stdout}{result.stderr}\n{log}")
+        raise RuntimeError(f"pg_ctl {' '.join(args)} failed: {result.stdout}{result.stderr}\n{log}")
+
+
+def start_postgres(folder: Path) -> None:
+    """Start (again) the PostgreSQL of ``postgres_server(folder, ...)``, on the same port."""
+    _pg_ctl(folder, "-o", (folder / "options").read_text(), "start")
+
+
+def stop_postgres(folder: Path, check: bool = True) -> None:
+    """Stop the PostgreSQL of ``postgres_server(folder, ...)`` (fast: open connections are cut)."""
+    _pg_ctl(folder, "-m", "fast", "stop", check=check)
+
+
+def restart_postgres(folder: Path) -> None:
+    """Restart the PostgreSQL of ``postgres_server(folder, ...)`` (same port and options)."""
+    _pg_ctl(folder, "-m", "fast", "restart")
 
 
 def weed_binary() -> str:
@@ -341,10 +342,28 @@ def predictor_server(
     env = {"MLFLOW_TRACKING_URI": uri, "MODEL_CACHE_DIR": str(cache), "PREDICTOR_HOST": LOOPBACK,
            "PREDICTOR_PORT": str(port), "GUNICORN_WORKERS": str(workers),
            "MODEL_POLL_SECONDS": "1", "MODEL_RETRY_MAX_SECONDS": "1", "PYTHONPATH": str(REPO_ROOT),
-           **(extra_env or {})}  # fmt: skip
+           "PREDICTION_LOG": "off", **(extra_env or {})}  # fmt: skip
     args = [sys.executable, "-m", "gunicorn", "-c", str(REPO_ROOT / "predictor" / "gunicorn.conf.py")]
     started = time.monotonic()
     with running(args, log, env) as process:
         url = f"http://{LOOPBACK}:{port}"
         wait_until(http_ok(f"{url}/health"), 60, "predictor", process)
         yield url, process, started
+
+
+PREDICTION_DB_SCRIPT = REPO_ROOT / "database" / "create-prediction-db.sh"
+
+
+def create_prediction_db(pg: dict, name: str, mlflow_db: str = "") -> dict[str, str]:
+    """Run the stack's ``database/create-prediction-db.sh`` against ``postgres_server``'s server.
+
+    ``pg`` is what ``postgres_server`` yields (its user is the superuser). Returns the predictor's
+    settings for the new database (``PREDICTION_DB_*``) and the reader's credentials.
+    """
+    roles = {"PREDICTION_DB_NAME": name, "PREDICTION_DB_USER": "predictor", "PREDICTION_DB_PASSWORD": "predictor-pw",
+             "PREDICTION_READER_USER": "feedback_reader", "PREDICTION_READER_PASSWORD": "reader-pw"}  # fmt: skip
+    env = {**os.environ, **roles, "POSTGRES_USER": str(pg["user"]), "POSTGRES_DB": mlflow_db or str(pg["dbname"]),
+           "PGHOST": str(pg["host"]), "PGPORT": str(pg["port"]), "PGPASSWORD": str(pg["password"]),
+           "PATH": f"{POSTGRES_BIN}:{os.environ.get('PATH', '')}"}  # fmt: skip
+    subprocess.run(["sh", str(PREDICTION_DB_SCRIPT)], env=env, check=True, capture_output=True, text=True)
+    return {**roles, "PREDICTION_DB_HOST": str(pg["host"]), "PREDICTION_DB_PORT": str(pg["port"])}

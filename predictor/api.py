@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
+import uuid
 from dataclasses import asdict
+from datetime import UTC, datetime
 
 import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from predictor import preprocess
+from predictor import metrics, preprocess
 from predictor.errors import ApiError
 from predictor.model_store import LoadedModel, ModelManager
 from predictor.openapi import openapi_document
+from predictor.prediction_log import (
+    PredictionLog,
+    PredictionLogUnavailableError,
+    PredictionRecord,
+    UnknownPredictionError,
+)
 
 api = Blueprint("api", __name__)
+PREDICTION_ID = re.compile(r"[0-9a-f]{32}")  # what /predict hands out: uuid4().hex
 
 
 def models() -> ModelManager:
@@ -39,7 +49,27 @@ def predict() -> Response:
     probabilities = model.predict(digit[np.newaxis, :, :, np.newaxis])[0].astype(np.float64)
     probabilities /= probabilities.sum()
     ranked = np.argsort(-probabilities)[:3]
+    metrics.record_prediction(int(ranked[0]), float(probabilities[ranked[0]]))
+    prediction_id = uuid.uuid4().hex
+    prediction_log = current_app.extensions.get("prediction_log")
+    if prediction_log is not None:
+        prediction_log.record(
+            PredictionRecord(
+                id=prediction_id,
+                created_at=datetime.now(UTC),
+                model_name=model.info.name,
+                model_version=model.info.version,
+                digit=int(ranked[0]),
+                confidence=float(probabilities[ranked[0]]),
+                probabilities=[float(p) for p in probabilities],
+                input_pixels=(digit * 255).round().astype(np.uint8).tobytes(),
+                image_format=image.format or "",
+                image_width=image.width,
+                image_height=image.height,
+            )
+        )
     body: dict[str, object] = {
+        "prediction_id": prediction_id,
         "digit": int(ranked[0]),
         "confidence": round(float(probabilities[ranked[0]]), 6),
         "probabilities": [round(float(p), 6) for p in probabilities],
@@ -49,6 +79,36 @@ def predict() -> Response:
     if request.args.get("debug") in ("1", "true"):
         body["input_image"] = "data:image/png;base64," + base64.b64encode(preprocess.to_png(digit)).decode()
     return jsonify(body)
+
+
+@api.post("/feedback")
+def feedback() -> tuple[Response, int]:
+    """Store the digit a person says a prediction should have been: 201 new, 200 replacing an earlier one."""
+    body = request.get_json(silent=True) if request.mimetype == "application/json" else None
+    if not isinstance(body, dict) or not isinstance(body.get("prediction_id"), str):
+        raise ApiError(400, "invalid_json", 'Send JSON of the form {"prediction_id": "...", "label": 7}.')
+    label = body.get("label")
+    if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label <= 9:
+        raise ApiError(422, "invalid_label", "The label must be an integer digit from 0 to 9.")
+    prediction_log: PredictionLog | None = current_app.extensions.get("prediction_log")
+    if prediction_log is None:
+        raise ApiError(503, "feedback_unavailable", "The prediction log is turned off (PREDICTION_LOG=off).")
+    prediction_id = body["prediction_id"]
+    try:
+        if not PREDICTION_ID.fullmatch(prediction_id):
+            raise UnknownPredictionError(prediction_id)
+        replaced, predicted = prediction_log.label(prediction_id, label)
+    except UnknownPredictionError:
+        raise ApiError(
+            404, "unknown_prediction", "No prediction has that id (unknown, or past the retention)."
+        ) from None
+    except PredictionLogUnavailableError as exc:
+        raise ApiError(
+            503, "feedback_unavailable", f"The feedback could not be stored: {exc}. Try again later."
+        ) from None
+    metrics.record_feedback(correct=label == predicted)
+    status = "replaced" if replaced else "created"
+    return jsonify({"prediction_id": prediction_id, "label": label, "status": status}), 200 if replaced else 201
 
 
 @api.get("/health")

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 from flask import Flask
 
+from predictor import metrics
 from predictor.api import api
 from predictor.errors import register_error_handlers
 from predictor.model_store import ModelManager
+from predictor.prediction_log import PredictionLog
 from predictor.settings import PredictorSettings, load_settings
 
 
-def create_app(settings: PredictorSettings | None = None, manager: ModelManager | None = None) -> Flask:
-    """Build the app; without ``manager`` it starts following the registry in the background."""
+def create_app(
+    settings: PredictorSettings | None = None,
+    manager: ModelManager | None = None,
+    prediction_log: PredictionLog | None = None,
+) -> Flask:
+    """Build the app; what is not given (the model manager, the prediction log) it starts itself."""
     settings = settings or load_settings()
     if manager is None:
         manager = ModelManager(settings)
         manager.start()
+    if prediction_log is None and settings.prediction_log:
+        prediction_log = PredictionLog(settings, on_drop=metrics.LOG_DROPPED.inc)
+        prediction_log.start()
     app = Flask("predictor")
     app.json.sort_keys = False  # answers keep the documented field order
     app.config.update(
@@ -24,6 +33,8 @@ def create_app(settings: PredictorSettings | None = None, manager: ModelManager 
         PREDICTOR_SETTINGS=settings,
     )
     app.extensions["model_manager"] = manager
+    app.extensions["prediction_log"] = prediction_log  # None: recording is off
     app.register_blueprint(api)
+    metrics.instrument(app, manager)
     register_error_handlers(app)
     return app

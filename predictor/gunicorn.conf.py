@@ -5,11 +5,15 @@ here, each with its reason.
 """
 
 import logging
+import os
+import shutil
 
 from predictor.access_log import JsonAccessLogger
 from predictor.settings import load_settings
 
 settings = load_settings()
+# prometheus-client's multiprocess mode (metrics.py): set before the workers import it.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(settings.metrics_dir)
 
 wsgi_app = "predictor.app:create_app()"
 bind = f"{settings.predictor_host}:{settings.predictor_port}"
@@ -39,3 +43,16 @@ def post_fork(server, worker) -> None:
     app_log.handlers = list(server.log.error_log.handlers)
     app_log.setLevel(server.log.error_log.level)
     app_log.propagate = False
+
+
+def on_starting(server) -> None:
+    """Start with no metrics files left by an earlier run (their counters would be added in)."""
+    shutil.rmtree(settings.metrics_dir, ignore_errors=True)
+    settings.metrics_dir.mkdir(parents=True)
+
+
+def child_exit(server, worker) -> None:
+    """A worker's live gauges go with it (its counters stay: they are totals)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

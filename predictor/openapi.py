@@ -17,6 +17,15 @@ MODEL = {
     "properties": {key: {"type": "string"} for key in ("name", "version", "alias", "run_id")},
 }
 
+FEEDBACK = {
+    "type": "object",
+    "properties": {
+        "prediction_id": {"type": "string"},
+        "label": {"type": "integer"},
+        "status": {"type": "string", "enum": ["created", "replaced"]},
+    },
+}
+
 
 def _error(description: str) -> dict:
     return {
@@ -94,6 +103,37 @@ def openapi_document(settings: PredictorSettings) -> dict:
                     },
                 }
             },
+            "/feedback": {
+                "post": {
+                    "summary": "Say which digit a prediction should have been",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["prediction_id", "label"],
+                                    "properties": {
+                                        "prediction_id": {"type": "string", "description": "as /predict returned it"},
+                                        "label": {"type": "integer", "minimum": 0, "maximum": 9},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": {"description": "Stored", "content": {"application/json": {"schema": FEEDBACK}}},
+                        "200": {
+                            "description": "Stored, replacing an earlier label for the same prediction",
+                            "content": {"application/json": {"schema": FEEDBACK}},
+                        },
+                        "400": _error("Not JSON, or no prediction_id"),
+                        "404": _error("No prediction with that id (unknown, or past the retention)"),
+                        "422": _error("The label is not an integer from 0 to 9"),
+                        "503": _error("The prediction database is unavailable, or the log is turned off"),
+                    },
+                }
+            },
             "/health": {"get": {"summary": "The process is alive", "responses": {"200": {"description": "alive"}}}},
             "/ready": {
                 "get": {
@@ -120,8 +160,9 @@ def openapi_document(settings: PredictorSettings) -> dict:
                 "Error": ERROR,
                 "Prediction": {
                     "type": "object",
-                    "required": ["digit", "confidence", "probabilities", "top", "model"],
+                    "required": ["prediction_id", "digit", "confidence", "probabilities", "top", "model"],
                     "properties": {
+                        "prediction_id": {"type": "string", "description": "opaque; send it to /feedback"},
                         "digit": {"type": "integer", "minimum": 0, "maximum": 9},
                         "confidence": {"type": "number", "minimum": 0, "maximum": 1},
                         "probabilities": {"type": "array", "items": {"type": "number"}, "minItems": 10, "maxItems": 10},

@@ -7,9 +7,11 @@ environment. The defaults suit a predictor on your own machine; compose sets wha
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+import sqlalchemy as sa
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +35,31 @@ class PredictorSettings(BaseSettings):
     # What a request may weigh.
     max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="largest request body")
     max_image_pixels: int = Field(16_000_000, ge=784, description="largest decoded image (width x height)")
+
+    # The prediction log (prediction_log.py, docs/operations.md: what is stored).
+    prediction_log: bool = Field(True, description="record every answer in the prediction database (off: none)")
+    prediction_db_host: str = Field("localhost", description="PostgreSQL server of the prediction database")
+    prediction_db_port: int = Field(5432, ge=1, le=65535)
+    prediction_db_name: str = Field("feedback", description="the prediction database")
+    prediction_db_user: str = Field("predictor", description="its owner: the only role that writes it")
+    prediction_db_password: SecretStr = Field(SecretStr(""), description="that role's password")
+    prediction_log_queue_size: int = Field(10_000, ge=1, description="records kept while the database is down")
+    prediction_retention_days: int = Field(30, ge=0, description="unlabelled records older are deleted; 0 keeps all")
+
+    @property
+    def prediction_db_url(self) -> sa.URL:
+        """SQLAlchemy URL of the prediction database (psycopg2 driver)."""
+        return sa.URL.create(
+            "postgresql+psycopg2",
+            username=self.prediction_db_user,
+            password=self.prediction_db_password.get_secret_value() or None,
+            host=self.prediction_db_host,
+            port=self.prediction_db_port,
+            database=self.prediction_db_name,
+        )
+
+    # Metrics (metrics.py): where gunicorn's workers keep them, for prometheus-client's multiprocess mode.
+    metrics_dir: Path = Field(Path(tempfile.gettempdir()) / "predictor-metrics", description="emptied at start")
 
     # gunicorn (gunicorn.conf.py).
     predictor_host: str = Field("127.0.0.1", description="address gunicorn listens on (0.0.0.0 in the image)")

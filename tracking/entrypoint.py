@@ -129,6 +129,8 @@ def server_command(settings: TrackingSettings) -> list[str]:
         "--workers", str(settings.mlflow_workers),
         "--allowed-hosts", settings.mlflow_allowed_hosts,
     ]  # fmt: skip
+    if settings.mlflow_metrics_dir:
+        command += ["--expose-prometheus", settings.mlflow_metrics_dir]
     return [*command, "--app-name", "basic-auth"] if settings.auth_enabled else command
 
 

@@ -38,6 +38,9 @@ class TrackingSettings(BaseSettings):
         description="Host headers the server accepts (MLflow >= 3.5 refuses others); never '*'",
     )
     mlflow_workers: int = Field(2, ge=1, description="server worker processes")
+    mlflow_metrics_dir: str = Field(
+        "/tmp/mlflow-metrics", description="Prometheus metrics at /metrics (--expose-prometheus); empty = off"
+    )
     mlflow_server_enable_job_execution: bool = Field(False, description="MLflow's job runner (~2.3 GB more when on)")
     dependency_wait_seconds: float = Field(60, ge=0, description="how long to wait for PostgreSQL and S3 at start")
     mlflow_auth_admin_password: SecretStr = Field(SecretStr(""), description="set: MLflow's basic-auth login is on")

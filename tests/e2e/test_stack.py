@@ -43,11 +43,12 @@ OVERRIDE = Path(__file__).with_name("compose.e2e.yaml")
 
 @dataclass
 class Stack:
-    """The running stack: compose, its two published addresses, and the answer before any training."""
+    """The running stack: compose, its published addresses, and the answer before any training."""
 
     compose: ComposeStack
     frontend: str
     mlflow: str
+    prometheus: str
     untrained_answer: requests.Response
 
     def wait_for_model(self, timeout: float = 120) -> dict:
@@ -58,7 +59,7 @@ class Stack:
     def all_healthy(self) -> None:
         """Every long-running service is running and healthy."""
         states = self.compose.states()
-        expected = {"postgres", "minio", "tracking", "predictor", "frontend"}
+        expected = {"postgres", "minio", "tracking", "predictor", "frontend", "prometheus"}
         assert expected <= set(states), states
         for service in expected:
             assert states[service] == ("running", "healthy"), (service, states[service])
@@ -68,13 +69,12 @@ class Stack:
                              headers={"Content-Type": "image/png"}, timeout=10)  # fmt: skip
 
 
-def compose_for(project: str, mnist_full: Path) -> tuple[ComposeStack, int, int]:
-    """compose for ``project`` on free host ports, with this run's credentials; returns it and the two ports."""
-    frontend_port, mlflow_port = free_port(), free_port()
+def compose_for(project: str, mnist_full: Path) -> tuple[ComposeStack, dict[str, str]]:
+    """compose for ``project`` on free host ports, with this run's credentials; returns it and the addresses."""
+    ports = {name: free_port() for name in ("FRONTEND_PORT", "MLFLOW_UI_PORT", "PROMETHEUS_PORT")}
     env = {**os.environ, "E2E_MNIST_FILE": str(mnist_full), "PUBLISH_ADDRESS": "127.0.0.1",
-           "FRONTEND_PORT": str(frontend_port), "MLFLOW_UI_PORT": str(mlflow_port), "IMAGE_TAG_SUFFIX": "-e2e",
-           **CREDENTIALS}  # fmt: skip
-    return ComposeStack(project, OVERRIDE, env), frontend_port, mlflow_port
+           "IMAGE_TAG_SUFFIX": "-e2e", **{name: str(port) for name, port in ports.items()}, **CREDENTIALS}  # fmt: skip
+    return ComposeStack(project, OVERRIDE, env), {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
 
 
 @pytest.fixture(scope="module")
@@ -82,15 +82,15 @@ def stack(mnist_full: Path) -> Iterator[Stack]:
     """The stack built and started (all healthy), nothing trained yet."""
     ensure_docker()
     ensure_base_images()
-    compose, frontend_port, mlflow_port = compose_for(PROJECT, mnist_full)
+    compose, urls = compose_for(PROJECT, mnist_full)
     compose.down("-v", "--remove-orphans")  # a stack left by an interrupted run
     try:
         compose("--profile", "train", "build", timeout=3600)  # the one-shot trainer's image too
         compose("up", "-d", "--wait", "--wait-timeout", "300", timeout=420)
-        frontend = f"http://127.0.0.1:{frontend_port}"
+        frontend = urls["FRONTEND_PORT"]
         untrained = requests.post(f"{frontend}/api/predict", data=png_bytes(stroke_digit(SEVEN)),
                                   headers={"Content-Type": "image/png"}, timeout=10)  # fmt: skip
-        yield Stack(compose, frontend, f"http://127.0.0.1:{mlflow_port}", untrained)
+        yield Stack(compose, frontend, urls["MLFLOW_UI_PORT"], urls["PROMETHEUS_PORT"], untrained)
     finally:
         compose.down("-v", "--remove-orphans")
 
@@ -266,9 +266,88 @@ def test_restart_and_down_up_lose_nothing(stack: Stack, trained):
         assert answer.status_code == 200 and answer.json()["digit"] == 7, (cycle, answer.text)
 
 
+def feedback_db(stack: Stack, query: str) -> str:
+    """A query on the prediction database, as PostgreSQL's superuser inside its container."""
+    return stack.compose("exec", "-T", "postgres", "psql", "-U", "mlflow", "-d", "feedback", "-tA", "-c", query).strip()
+
+
+def test_predictions_are_logged_and_people_correct_them_through_the_page(stack: Stack, trained):
+    stack.wait_for_model()
+    answer = stack.predict_seven()
+    assert answer.status_code == 200, answer.text
+    prediction_id = answer.json()["prediction_id"]
+    feedback = requests.post(f"{stack.frontend}/api/feedback", json={"prediction_id": prediction_id, "label": 1},
+                             timeout=10)  # fmt: skip
+    assert feedback.status_code == 201, feedback.text
+    again = requests.post(f"{stack.frontend}/api/feedback", json={"prediction_id": prediction_id, "label": 7},
+                          timeout=10)  # fmt: skip
+    assert again.status_code == 200 and again.json()["status"] == "replaced"
+    row = feedback_db(stack, f"SELECT digit, label, image_format, length(input_pixels) FROM predictions "
+                             f"WHERE id = '{prediction_id}'")  # fmt: skip
+    assert row == f"{answer.json()['digit']}|7|PNG|784"
+    bad = requests.post(f"{stack.frontend}/api/feedback", json={"prediction_id": prediction_id, "label": 12},
+                        timeout=10)  # fmt: skip
+    assert bad.status_code == 422 and bad.json()["error"] == "invalid_label"
+    assert requests.get(f"{stack.frontend}/api/metrics", timeout=10).status_code == 404, "metrics stay private"
+
+
+def test_a_database_outage_loses_no_answer(stack: Stack, trained):
+    stack.wait_for_model()
+    stack.compose("stop", "postgres", timeout=120)
+    try:
+        answers = [stack.predict_seven() for _ in range(5)]
+        assert [answer.status_code for answer in answers] == [200] * 5
+        feedback = requests.post(f"{stack.frontend}/api/feedback", timeout=30,
+                                 json={"prediction_id": answers[0].json()["prediction_id"], "label": 7})  # fmt: skip
+        assert feedback.status_code == 503 and feedback.json()["error"] == "feedback_unavailable"
+    finally:
+        stack.compose("start", "postgres", timeout=120)
+    ids = ", ".join(f"'{answer.json()['prediction_id']}'" for answer in answers)
+
+    def all_written() -> bool:
+        try:
+            return feedback_db(stack, f"SELECT count(*) FROM predictions WHERE id IN ({ids})") == "5"
+        except AssertionError:  # PostgreSQL still starting
+            return False
+
+    wait_until(all_written, 120, "the queued records written after the outage")
+    stack.compose("up", "-d", "--wait", "--wait-timeout", "300", timeout=420)  # the tracking server, if it tripped
+
+
+def prometheus_query(stack: Stack, query: str) -> list[dict]:
+    answer = requests.get(f"{stack.prometheus}/api/v1/query", params={"query": query}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["data"]["result"]
+
+
+def test_prometheus_watches_the_predictor_and_alerts_when_it_stops(stack: Stack, trained):
+    stack.wait_for_model()
+
+    def predictions_seen() -> float:
+        result = prometheus_query(stack, 'sum(predictor_predictions_total{job="predictor"})')
+        return float(result[0]["value"][1]) if result else 0.0
+
+    wait_until(lambda: prometheus_query(stack, 'up{job="predictor"} == 1') != [], 90, "the predictor scraped")
+    assert prometheus_query(stack, 'up{job="tracking"} == 1') != [], "the tracking server is scraped too"
+    before = predictions_seen()
+    for _ in range(6):
+        assert stack.predict_seven().status_code == 200
+    wait_until(lambda: predictions_seen() >= before + 6, 90, "the 6 predictions counted in Prometheus")
+    stack.compose("stop", "predictor", timeout=120)
+    try:
+
+        def predictor_down_fires() -> bool:
+            alerts = requests.get(f"{stack.prometheus}/api/v1/alerts", timeout=10).json()["data"]["alerts"]
+            return any(a["labels"]["alertname"] == "PredictorDown" and a["state"] == "firing" for a in alerts)
+
+        wait_until(predictor_down_fires, 240, "the PredictorDown alert firing")
+    finally:
+        stack.compose("up", "-d", "--wait", "--wait-timeout", "300", timeout=420)
+
+
 def test_down_with_volumes_leaves_nothing(stack: Stack, mnist_full):
     # A stack of its own (the services that keep volumes, on the images the fixture built).
-    compose, _, _ = compose_for(f"{PROJECT}-down", mnist_full)
+    compose, _ = compose_for(f"{PROJECT}-down", mnist_full)
     try:
         compose("up", "-d", "--wait", "--wait-timeout", "300", "tracking", timeout=420)
         assert compose.leftovers()["volumes"], "the stores keep their data in volumes"

@@ -25,7 +25,8 @@ def test_multipart_prediction_follows_the_contract(client, favourite):
     assert body["digit"] == favourite and body["confidence"] > 0.99
     assert len(body["probabilities"]) == 10 and sum(body["probabilities"]) == pytest.approx(1, abs=1e-4)
     assert body["top"][0] == {"digit": favourite, "probability": body["confidence"]} and len(body["top"]) == 3
-    assert list(body) == ["digit", "confidence", "probabilities", "top", "model"], "the documented field order"
+    assert list(body) == ["prediction_id", "digit", "confidence", "probabilities", "top", "model"], "documented order"
+    assert len(body["prediction_id"]) == 32 and int(body["prediction_id"], 16) >= 0
     assert body["model"] == {"name": "Mnist_Best_Model", "version": "4", "alias": "production", "run_id": "run-abc"}
     assert "input_image" not in body
 
@@ -96,7 +97,26 @@ def test_unknown_route_and_method_are_json(client):
 def test_openapi_document_describes_every_route(client):
     document = client.get("/openapi.json").get_json()
     assert document["openapi"].startswith("3.")
-    assert set(document["paths"]) == {"/predict", "/health", "/ready", "/model", "/openapi.json"}
+    assert set(document["paths"]) == {"/predict", "/feedback", "/health", "/ready", "/model", "/openapi.json"}
+    assert {"200", "201", "400", "404", "422", "503"} <= set(document["paths"]["/feedback"]["post"]["responses"])
     responses = document["paths"]["/predict"]["post"]["responses"]
     assert {"200", "400", "413", "415", "422", "503"} <= set(responses)
     assert "300000 bytes" in document["paths"]["/predict"]["post"]["requestBody"]["description"]
+
+
+def test_every_answer_has_its_own_prediction_id(client):
+    ids = {
+        client.post("/predict", data=DRAWING, content_type="image/png").get_json()["prediction_id"] for _ in range(3)
+    }
+    assert len(ids) == 3
+
+
+def test_feedback_with_the_prediction_log_off_is_a_503_that_says_so(client):
+    response = client.post("/feedback", json={"prediction_id": "0" * 32, "label": 4})
+    assert_error(response, 503, "feedback_unavailable")
+    assert "PREDICTION_LOG=off" in response.get_json()["message"]
+
+
+def test_feedback_is_validated_before_the_log_is_asked(client):
+    assert_error(client.post("/feedback", json={"prediction_id": "0" * 32, "label": -1}), 422, "invalid_label")
+    assert_error(client.post("/feedback", data=b"{", content_type="application/json"), 400, "invalid_json")

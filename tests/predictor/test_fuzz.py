@@ -1,4 +1,4 @@
-"""Fuzzing ``/predict`` with generated bad and odd requests, directly and through nginx.
+"""Fuzzing ``/predict`` and ``/feedback`` with generated bad and odd requests, directly and through nginx.
 
 Two generators: schemathesis, from the service's own OpenAPI document (valid and deliberately
 invalid requests for every operation), and a Hypothesis image fuzzer (tests/fuzz_inputs.py).
@@ -21,7 +21,16 @@ from hypothesis import HealthCheck, example, given, settings
 from schemathesis import GenerationMode
 
 from devkit.onnx_model import linear_classifier, register_as_production
-from devkit.services import http_ok, mlflow_server, nginx_server, predictor_server, wait_until, worker_pids
+from devkit.services import (
+    create_prediction_db,
+    http_ok,
+    mlflow_server,
+    nginx_server,
+    postgres_server,
+    predictor_server,
+    wait_until,
+    worker_pids,
+)
 from tests.predictor.strategies import Probe, huge_json, png_bomb, probes
 
 pytestmark = pytest.mark.integration
@@ -30,6 +39,7 @@ MODEL = "Mnist_Best_Model"
 # Examples per generator; each is sent twice (direct and through nginx).
 IMAGE_EXAMPLES = int(os.environ.get("FUZZ_IMAGE_EXAMPLES", "2600"))
 SCHEMA_EXAMPLES = int(os.environ.get("FUZZ_SCHEMA_EXAMPLES", "1500"))
+FEEDBACK_EXAMPLES = int(os.environ.get("FUZZ_FEEDBACK_EXAMPLES", "400"))
 GET_EXAMPLES = 25
 # Hypothesis stops a little short of max_examples when cases repeat: 95 % of POST /predict's share.
 SCHEMA_MINIMUM = int(0.95 * 2 * 2 * SCHEMA_EXAMPLES)
@@ -38,12 +48,16 @@ FUZZ_SETTINGS = {"deadline": None, "database": None, "suppress_health_check": li
 
 @pytest.fixture(scope="module")
 def targets(tmp_path_factory: pytest.TempPathFactory):
-    """A tiny real ONNX model registered in a real MLflow server, served by gunicorn behind nginx."""
+    """A tiny real ONNX model registered in a real MLflow server, served by gunicorn behind nginx.
+
+    The predictor logs its predictions to a real PostgreSQL, so ``/feedback`` is fuzzed for real.
+    """
     base = tmp_path_factory.mktemp("fuzz")
-    with mlflow_server(base / "mlflow") as uri:
+    with mlflow_server(base / "mlflow") as uri, postgres_server(base / "pg", "postgres", "pg-pw", "mlflow") as pg:
         register_as_production(uri, linear_classifier(base / "model.onnx"))
         log = base / "gunicorn.log"
-        with predictor_server(uri, base / "cache", log) as (direct, process, _started):
+        prediction_db = {**create_prediction_db(pg, "feedback"), "PREDICTION_LOG": "on"}
+        with predictor_server(uri, base / "cache", log, extra_env=prediction_db) as (direct, process, _started):
             wait_until(http_ok(f"{direct}/ready"), 60, "model loaded")
             workers = worker_pids(process.pid)
             with nginx_server(base / "nginx", direct.removeprefix("http://")) as site:
@@ -108,11 +122,13 @@ def test_schemathesis_cases_from_the_openapi_document_never_cause_a_server_error
     sent: Counter = Counter()
     schema = schemathesis.openapi.from_url(f"{targets['direct']}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {f"{op.method.upper()} {op.path}" for op in operations} >= {"POST /predict", "GET /model", "GET /ready"}
+    expected = {"POST /predict", "POST /feedback", "GET /model", "GET /ready"}
+    assert {f"{op.method.upper()} {op.path}" for op in operations} >= expected
     for operation in operations:
-        if operation.path == "/predict":
+        if operation.method.upper() == "POST":
+            examples = SCHEMA_EXAMPLES if operation.path == "/predict" else FEEDBACK_EXAMPLES
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):  # valid, then deliberately invalid
-                schema_fuzzer(targets, operation, mode, SCHEMA_EXAMPLES, sent)()
+                schema_fuzzer(targets, operation, mode, examples, sent)()
         else:  # GETs without parameters: nothing to make invalid
             schema_fuzzer(targets, operation, GenerationMode.POSITIVE, GET_EXAMPLES, sent)()
     check_survived(targets, sent, at_least=SCHEMA_MINIMUM)

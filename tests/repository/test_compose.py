@@ -28,7 +28,8 @@ def variables(*settings) -> set[str]:
 
 
 def test_the_product_services_exist_and_the_trainer_is_one_shot():
-    assert {"postgres", "minio", "tracking", "trainer", "predictor", "frontend"} == set(SERVICES)
+    expected = {"postgres", "prediction-db", "minio", "tracking", "trainer", "predictor", "frontend", "prometheus"}
+    assert expected == set(SERVICES)
     assert SERVICES["trainer"]["profiles"], "`docker compose up` must not start the trainer"
     assert "restart" not in SERVICES["trainer"]
 
@@ -78,6 +79,19 @@ def test_addresses_in_the_environment_name_real_services_and_ports():
     assert "tracking" in TrackingSettings.model_fields["mlflow_allowed_hosts"].default.split(",")
 
 
+def test_the_prediction_database_is_made_for_the_predictor_as_it_connects():
+    made, predictor = environment("prediction-db"), environment("predictor")
+    fields = PredictorSettings.model_fields
+    assert made["PREDICTION_DB_NAME"] == fields["prediction_db_name"].default
+    assert made["PREDICTION_DB_USER"] == fields["prediction_db_user"].default
+    assert made["PREDICTION_DB_PASSWORD"] == predictor["PREDICTION_DB_PASSWORD"]
+    assert predictor["PREDICTION_DB_HOST"] == made["PGHOST"] == "postgres"
+    assert made["PGPASSWORD"] == environment("postgres")["POSTGRES_PASSWORD"]
+    assert SERVICES["predictor"]["depends_on"]["prediction-db"]["condition"] == "service_completed_successfully"
+    assert "./database:/database:ro" in SERVICES["prediction-db"]["volumes"]
+    assert set(SERVICES["predictor"]["networks"]) == {"app", "predictions"}, "not the stores network: no S3"
+
+
 def test_credentials_are_shared_not_duplicated():
     postgres, tracking = environment("postgres"), environment("tracking")
     for name in ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"):
@@ -90,11 +104,15 @@ def test_credentials_are_shared_not_duplicated():
 
 def test_stores_are_on_an_internal_network_and_only_ui_ports_are_published():
     assert COMPOSE["networks"]["stores"]["internal"] is True
+    assert COMPOSE["networks"]["predictions"]["internal"] is True
+    assert SERVICES["minio"]["networks"] == ["stores"]
+    assert SERVICES["postgres"]["networks"] == ["stores", "predictions"]
     for name in ("postgres", "minio"):
-        assert SERVICES[name]["networks"] == ["stores"]
         assert "ports" not in SERVICES[name]
     published = {name for name, service in SERVICES.items() if service.get("ports")}
-    assert published <= {"tracking", "frontend"}
+    assert published <= {"tracking", "frontend", "prometheus"}
+    for name in published:
+        assert all(str(port).startswith("${PUBLISH_ADDRESS:-127.0.0.1}:") for port in SERVICES[name]["ports"])
 
 
 def has_health_check(name: str, service: dict) -> bool:
@@ -104,12 +122,16 @@ def has_health_check(name: str, service: dict) -> bool:
     return "HEALTHCHECK" in dockerfile and "HEALTHCHECK NONE" not in dockerfile
 
 
+ONE_SHOT = {"trainer", "prediction-db"}
+
+
 def test_long_running_services_have_health_checks_and_wait_for_dependencies():
     for name, service in SERVICES.items():
-        if name != "trainer":
+        if name not in ONE_SHOT:
             assert has_health_check(name, service), name
-        for dependency in (service.get("depends_on") or {}).values():
-            assert dependency["condition"] == "service_healthy"
+        for dependency, condition in (service.get("depends_on") or {}).items():
+            expected = "service_completed_successfully" if dependency in ONE_SHOT else "service_healthy"
+            assert condition["condition"] == expected, (name, dependency)
 
 
 def test_every_built_image_also_has_an_image_name():
@@ -122,3 +144,17 @@ def test_env_example_names_every_compose_variable():
     used = set(re.findall(r"(?<!\$)\$\{(\w+)", (REPO_ROOT / "compose.yaml").read_text()))  # $${X}: the container's
     documented = set(re.findall(r"^(\w+)=", (REPO_ROOT / ".env.example").read_text(), re.MULTILINE))
     assert used == documented
+
+
+def test_prometheus_scrapes_the_services_on_their_ports_and_loads_the_rules():
+    config = yaml.safe_load((REPO_ROOT / "prometheus" / "prometheus.yml").read_text())
+    targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
+    assert targets == {
+        "predictor": [f"predictor:{PredictorSettings.model_fields['predictor_port'].default}"],
+        "tracking": [f"tracking:{TrackingSettings.model_fields['mlflow_port'].default}"],
+    }
+    assert config["rule_files"] == ["alerts.yml"]
+    prometheus = SERVICES["prometheus"]
+    assert "./prometheus:/etc/prometheus:ro" in prometheus["volumes"]
+    for job in targets:
+        assert job in SERVICES and set(SERVICES[job]["networks"]) & set(prometheus["networks"]), job

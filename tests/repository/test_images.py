@@ -30,7 +30,7 @@ def dockerfile(service: str) -> str:
     return (REPO_ROOT / service / "Dockerfile").read_text()
 
 
-@pytest.mark.parametrize("folder", [*SERVICES, "tests"])
+@pytest.mark.parametrize("folder", [*SERVICES, "tests", "tests/scenarios"])
 def test_hadolint_finds_nothing(folder: str):
     result = subprocess.run([tool("hadolint"), "--no-color", "Dockerfile"], cwd=REPO_ROOT / folder,
                             capture_output=True, text=True)  # fmt: skip
@@ -106,7 +106,7 @@ def test_workflow_runs_the_test_suite_and_the_stack_test_each_where_it_can():
     e2e_steps = " ".join(step.get("run", "") for step in e2e_job["steps"])
     # The test job runs in a container, which has no Docker: only what needs none.
     assert "container" in test_job and "make test-local" in test_steps and "docker" not in test_steps
-    for package in ("postgresql-15", "nginx", "chromium", "apache2-utils", "git"):
+    for package in ("postgresql-15", "nginx", "chromium", "apache2-utils", "git", "prometheus"):
         assert package in test_steps
     # The e2e job runs on the runner itself, which has Docker.
     assert "container" not in e2e_job and "make test-e2e" in e2e_steps

@@ -36,6 +36,7 @@ def test_server_command_proxies_artifacts_and_lists_allowed_hosts(environment):
     hosts = command[command.index("--allowed-hosts") + 1].split(",")
     assert {"tracking", "localhost:*", "127.0.0.1:*"} <= set(hosts)
     assert "p@ss" not in " ".join(command), "the database password must not be in the process list"
+    assert command[command.index("--expose-prometheus") + 1] == "/tmp/mlflow-metrics"
 
 
 def test_server_environment_carries_store_uri_and_disables_jobs(environment):

@@ -54,6 +54,7 @@ def tracking_env(stores, port: int, **extra: str) -> dict[str, str]:
         "MLFLOW_S3_ENDPOINT_URL": stores["s3"], "AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET,
         "MLFLOW_ARTIFACTS_BUCKET": BUCKET, "MLFLOW_HOST": "127.0.0.1", "MLFLOW_PORT": str(port),
         "MLFLOW_WORKERS": "1", "DEPENDENCY_WAIT_SECONDS": "30",
+        "MLFLOW_METRICS_DIR": str(stores["base"] / f"metrics-{port}"),
     })  # fmt: skip
     env.update(extra)
     return env
@@ -176,6 +177,13 @@ def test_host_header_allow_list(trained_stack):
     assert requests.get(url, headers={"Host": "localhost:5000"}, timeout=10).status_code == 200
     refused = requests.get(url, headers={"Host": "evil.example"}, timeout=10)
     assert refused.status_code == 403
+
+
+def test_the_server_exposes_prometheus_metrics(trained_stack):
+    requests.get(f"{trained_stack['uri']}/api/2.0/mlflow/experiments/search?max_results=1", timeout=10)
+    response = requests.get(f"{trained_stack['uri']}/metrics", timeout=10)
+    assert response.status_code == 200
+    assert "mlflow_http_request_total" in response.text and "mlflow_http_request_duration_seconds" in response.text
 
 
 def test_second_start_on_the_same_stores_loses_nothing(trained_stack, stores):

@@ -23,7 +23,7 @@ from mlflow import MlflowClient
 
 from devkit.compose_stack import ComposeStack, ensure_base_images, ensure_docker
 from devkit.drawing import SEVEN, png_bytes, redraw, stroke_digit
-from devkit.services import free_port, http_ok, wait_until
+from devkit.services import free_port, wait_until
 from trainer.promotion import Candidate, Scores, select_best
 
 pytestmark = pytest.mark.e2e
@@ -52,8 +52,18 @@ class Stack:
     untrained_answer: requests.Response
 
     def wait_for_model(self, timeout: float = 120) -> dict:
-        """Poll the predictor through nginx until it serves a model; returns ``/api/model``."""
-        wait_until(http_ok(f"{self.frontend}/api/model"), timeout, "a model served through the frontend")
+        """Poll the predictor through nginx until all its workers serve the same model; returns ``/api/model``.
+
+        Each gunicorn worker follows the registry on its own, so for a few seconds after a promotion
+        one may serve it and the other not yet: ten answers in a row must agree.
+        """
+
+        def every_worker_serves() -> bool:
+            answers = [requests.get(f"{self.frontend}/api/model", timeout=5) for _ in range(10)]
+            versions = {answer.json().get("version") if answer.ok else None for answer in answers}
+            return len(versions) == 1 and None not in versions
+
+        wait_until(every_worker_serves, timeout, "a model served by every worker, through the frontend")
         return requests.get(f"{self.frontend}/api/model", timeout=5).json()
 
     def all_healthy(self) -> None:

@@ -24,6 +24,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.exc import SQLAlchemyError
 
+from predictor.model_store import short
 from predictor.schema import predictions
 from predictor.settings import PredictorSettings
 
@@ -83,7 +84,6 @@ class PredictionLog:
         self.retention = timedelta(days=settings.prediction_retention_days)
         self.queue: queue.Queue[PredictionRecord] = queue.Queue(maxsize=settings.prediction_log_queue_size)
         self.dropped = 0
-        self.written = 0
         self.on_drop = on_drop
         self.engine = sa.create_engine(self.url, pool_size=2, pool_pre_ping=True, connect_args={"connect_timeout": 3})
         self.migrated = False
@@ -136,7 +136,7 @@ class PredictionLog:
                         return earlier.label is not None, earlier.digit
             except SQLAlchemyError as exc:
                 raise PredictionLogUnavailableError(
-                    f"the prediction database cannot be reached ({_first_line(exc)})"
+                    f"the prediction database cannot be reached ({short(exc)})"
                 ) from exc
             if time.monotonic() >= deadline:
                 raise UnknownPredictionError(prediction_id)
@@ -164,7 +164,6 @@ class PredictionLog:
                 if batch:
                     with self.engine.begin() as connection:
                         connection.execute(predictions.insert(), [asdict(record) for record in batch])
-                    self.written += len(batch)
                     batch = []
                 if self.retention and time.monotonic() >= next_retention:
                     deleted = self.delete_expired()
@@ -176,8 +175,8 @@ class PredictionLog:
                 self.problem, pause = "", FLUSH_SECONDS
             except Exception as exc:  # noqa: BLE001 - the thread must survive anything and retry
                 if not self.problem:
-                    log.warning("prediction log: cannot write (%s); keeping records queued", _first_line(exc))
-                self.problem = _first_line(exc)
+                    log.warning("prediction log: cannot write (%s); keeping records queued", short(exc))
+                self.problem = short(exc)
                 if self._stop.wait(pause):
                     return  # stopping while the database is down: what is queued is lost, as it must be
                 pause = min(pause * 2, RETRY_MAX_SECONDS)
@@ -194,7 +193,3 @@ class PredictionLog:
         except queue.Empty:
             pass
         return taken
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

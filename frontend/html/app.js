@@ -13,10 +13,15 @@ const bars = document.getElementById("probabilities");
 const seen = document.getElementById("seen");
 const seenImage = document.getElementById("seen-image");
 const modelLine = document.getElementById("model");
+const feedbackForm = document.getElementById("feedback");
+const feedbackYes = document.getElementById("feedback-yes");
+const feedbackDigits = document.getElementById("feedback-digits");
+const feedbackStatus = document.getElementById("feedback-status");
 
 let hasInk = false;
 let drawing = false;
 let points = [];
+let lastPrediction = null; // {id, digit} of the answer on screen, for the feedback buttons
 
 // Crisp on high-DPI screens: the bitmap has devicePixelRatio times the CSS pixels.
 function setUpCanvas() {
@@ -99,6 +104,7 @@ function clearAll() {
   bars.replaceChildren();
   seen.hidden = true;
   modelLine.textContent = "";
+  hideFeedback();
   say("");
 }
 
@@ -140,6 +146,72 @@ function showPrediction(body) {
     seen.hidden = false;
   }
   modelLine.textContent = `Model: ${body.model.name} version ${body.model.version} (@${body.model.alias})`;
+  showFeedback(body);
+}
+
+// "Right?": ✓ confirms the answer, a digit button corrects it; either is sent to /api/feedback.
+for (let d = 0; d <= 9; d += 1) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "secondary";
+  button.textContent = String(d);
+  button.dataset.digit = String(d);
+  button.setAttribute("aria-label", `It is a ${d}`);
+  button.addEventListener("click", () => sendFeedback(d));
+  feedbackDigits.append(button);
+}
+feedbackYes.addEventListener("click", () => lastPrediction && sendFeedback(lastPrediction.digit));
+
+function showFeedback(body) {
+  lastPrediction = body.prediction_id ? { id: body.prediction_id, digit: body.digit } : null;
+  feedbackForm.hidden = lastPrediction === null;
+  setFeedbackEnabled(true);
+  tellFeedback("");
+}
+
+function hideFeedback() {
+  lastPrediction = null;
+  feedbackForm.hidden = true;
+  tellFeedback("");
+}
+
+function setFeedbackEnabled(enabled) {
+  for (const button of feedbackForm.querySelectorAll("button")) button.disabled = !enabled;
+}
+
+function tellFeedback(message, isError = false) {
+  feedbackStatus.textContent = message;
+  feedbackStatus.classList.toggle("error", isError);
+}
+
+async function sendFeedback(label) {
+  if (!lastPrediction) return;
+  const { id, digit } = lastPrediction;
+  setFeedbackEnabled(false);
+  tellFeedback("Saving…");
+  try {
+    const response = await fetch("/api/feedback", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ prediction_id: id, label }),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok) {
+      const digitWords = `${label === 8 ? "an" : "a"} ${label}`;
+      const what = label === digit ? `Thanks: confirmed as ${digitWords}.` : `Thanks: saved as ${digitWords}.`;
+      tellFeedback(`${what} It helps the next model learn.`);
+    } else if (body.error === "unknown_prediction") {
+      tellFeedback("This prediction is no longer known, so the answer was not saved. Draw it again?", true);
+    } else if (body.error === "feedback_unavailable" || response.status >= 502) {
+      tellFeedback("Your answer could not be saved right now. Try again in a moment.", true);
+    } else {
+      tellFeedback(body.message || `Your answer could not be saved (HTTP ${response.status}).`, true);
+    }
+  } catch (error) {
+    tellFeedback("Your answer could not be saved right now. Try again in a moment.", true);
+  } finally {
+    setFeedbackEnabled(true);
+  }
 }
 
 async function predict() {
@@ -148,6 +220,7 @@ async function predict() {
     return;
   }
   predictButton.disabled = true;
+  hideFeedback();
   say("Reading your digit…");
   try {
     const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg2
 import pytest
 import requests
 
 from devkit.services import (
     REPO_ROOT,
     MlflowServer,
+    create_prediction_db,
     find_program,
     free_port,
     nginx_server,
+    postgres_server,
     predictor_server,
     run_trainer_ok,
+    start_postgres,
+    stop_postgres,
     wait_until,
 )
 
@@ -38,18 +43,27 @@ DIGITS = {
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, mnist_full):
-    """MLflow server + a model trained on 20,000 images + gunicorn predictor + nginx with the project config."""
+    """MLflow server + a model trained on 20,000 images + gunicorn predictor logging to a real PostgreSQL
+    + nginx with the project config."""
     base = tmp_path_factory.mktemp("frontend")
     tracking = MlflowServer(base / "mlflow")
     tracking.start()
     run_trainer_ok({"MLFLOW_TRACKING_URI": tracking.uri, "MNIST_PATH": str(mnist_full), "MNIST_TRAIN_LIMIT": "20000",
                     "MNIST_TEST_LIMIT": "2000", "TRAINER_RUNS": "tuned", "TRAINER_EPOCHS": "3"})  # fmt: skip
     try:
-        with predictor_server(tracking.uri, base / "cache", base / "predictor.log") as (api, process, _):
-            wait_until(lambda: requests.get(f"{api}/ready", timeout=2).ok, 60, "predictor ready", process)
-            upstream = api.removeprefix("http://")
-            with nginx_server(base / "nginx", upstream) as site:
-                yield {"site": site, "api": api, "base": base, "tracking": tracking, "upstream": upstream}
+        with postgres_server(base / "pg", "postgres", "pg-pw", "mlflow") as pg:
+            database = create_prediction_db(pg, "feedback")
+            logged = {**{k: v for k, v in database.items() if k.startswith("PREDICTION_DB_")}, "PREDICTION_LOG": "on"}
+            with predictor_server(tracking.uri, base / "cache", base / "predictor.log", extra_env=logged) as (
+                api,
+                process,
+                _,
+            ):
+                wait_until(lambda: requests.get(f"{api}/ready", timeout=2).ok, 60, "predictor ready", process)
+                upstream = api.removeprefix("http://")
+                with nginx_server(base / "nginx", upstream) as site:
+                    yield {"site": site, "api": api, "base": base, "tracking": tracking, "upstream": upstream,
+                           "database": database, "pg_folder": base / "pg"}  # fmt: skip
     finally:
         tracking.stop()
 
@@ -212,4 +226,74 @@ def test_phone_sized_screen_keeps_the_canvas_and_buttons_in_view(browser, stack)
     size = page.evaluate("() => { const c = document.querySelector('canvas'); return [c.width, c.height]; }")
     assert size[0] >= 3 * canvas["width"] - 1, "the bitmap follows the device pixel ratio (crisp strokes)"
     assert page.get_by_test_id("predict").is_visible() and page.get_by_test_id("clear").is_visible()
+    context.close()
+
+
+def predict_on_page(page, digit: int) -> dict:
+    """Draw ``digit``, press Predict, and return the API's answer as the page received it."""
+    draw(page, DIGITS[digit])
+    with page.expect_response(lambda response: "/api/predict" in response.url) as answer:
+        page.get_by_test_id("predict").click()
+    predicted_text(page)
+    return answer.value.json()
+
+
+def stored_labels(database: dict[str, str], prediction_id: str) -> list[int | None]:
+    """``[label]`` of the recorded prediction (``[]`` while it is not written yet), as the reader sees it."""
+    reader = {"host": database["PREDICTION_DB_HOST"], "port": database["PREDICTION_DB_PORT"],
+              "user": database["PREDICTION_READER_USER"], "password": database["PREDICTION_READER_PASSWORD"],
+              "dbname": database["PREDICTION_DB_NAME"]}  # fmt: skip
+    try:
+        with psycopg2.connect(**reader) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT label FROM predictions WHERE id = %s", (prediction_id,))
+            return [row[0] for row in cursor.fetchall()]
+    except psycopg2.errors.UndefinedTable:
+        return []  # the log's thread has not migrated yet
+
+
+def test_a_correction_picked_on_the_page_is_stored_in_the_database(page, stack):
+    answer = predict_on_page(page, 7)
+    feedback = page.get_by_test_id("feedback")
+    assert feedback.is_visible() and "Right?" in feedback.inner_text()
+    wrong = (answer["digit"] + 1) % 10
+    target = page.get_by_role("button", name=f"It is a {wrong}").bounding_box()
+    assert min(target["width"], target["height"]) >= 44, "a finger-sized target"
+    page.get_by_role("button", name=f"It is a {wrong}").click()
+    status = page.get_by_test_id("feedback-status")
+    status.filter(has_text="saved as").wait_for(timeout=10_000)
+    assert f"saved as {'an' if wrong == 8 else 'a'} {wrong}" in status.inner_text()
+    assert stored_labels(stack["database"], answer["prediction_id"]) == [wrong]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "frontend-feedback.png"), full_page=True)
+
+
+def test_the_tick_confirms_by_keyboard_and_a_new_drawing_hides_the_question(page, stack):
+    answer = predict_on_page(page, 3)
+    page.get_by_test_id("feedback-yes").focus()
+    page.keyboard.press("Enter")
+    page.get_by_test_id("feedback-status").filter(has_text="confirmed").wait_for(timeout=10_000)
+    assert stored_labels(stack["database"], answer["prediction_id"]) == [answer["digit"]]
+    page.keyboard.press("Escape")
+    assert page.get_by_test_id("feedback").is_hidden()
+
+
+def test_feedback_while_the_database_is_down_is_a_sentence_and_loses_nothing(browser, stack):
+    context = browser.new_context()  # not the `page` fixture: the browser logs the expected 503 as an error
+    page = context.new_page()
+    page.goto(stack["site"] + "/")
+    answer = predict_on_page(page, 5)
+    recorded = lambda: stored_labels(stack["database"], answer["prediction_id"]) == [None]  # noqa: E731
+    wait_until(recorded, 15, "the prediction recorded")
+    stop_postgres(stack["pg_folder"])
+    try:
+        page.get_by_role("button", name="It is a 6").click()
+        status = page.get_by_test_id("feedback-status")
+        status.filter(has_text="could not be saved").wait_for(timeout=15_000)
+        assert "error" in (status.get_attribute("class") or "")
+        assert "Traceback" not in page.content()
+    finally:
+        start_postgres(stack["pg_folder"])
+    page.get_by_role("button", name="It is a 6").click()  # the same answer, once the database is back
+    page.get_by_test_id("feedback-status").filter(has_text="saved as a 6").wait_for(timeout=15_000)
+    assert stored_labels(stack["database"], answer["prediction_id"]) == [6]
     context.close()

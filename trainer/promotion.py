@@ -4,10 +4,13 @@ Registry stages are deprecated in MLflow 3: the alias is what the predictor foll
 run becomes a registered version (the registry is the history); only a version that wins the gate
 against the current champion gets the alias, unless promotion is forced.
 
-The rule, for choosing among a training's runs and for the gate alike: a model must read drawn
-digits (the drawn-digit set, what people send) better than the other, without being more than
-``TEST_TOLERANCE`` worse on MNIST test; on the same drawn-digit accuracy, the better MNIST test
-accuracy wins. Both are measured on the same sets (same dataset digests) for both models.
+The rule, for choosing among a training's runs and for the gate alike: a model must not be more
+than ``TEST_TOLERANCE`` worse on MNIST test than the other, and must read people better:
+- with people's feedback (held-out labelled drawings from the prediction database, see
+  trainer.feedback), it must be more accurate on it; equal is not enough, the holder stays;
+- without feedback, it must read the drawn-digit set better; on the same drawn-digit accuracy,
+  the better MNIST test accuracy wins.
+Both models are measured on the same sets (same dataset digests).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from mlflow.exceptions import MlflowException
 from trainer.tags import (
     DRAWN_ACCURACY_TAG,
     DRAWN_DIGEST_TAG,
+    FEEDBACK_ACCURACY_TAG,
+    FEEDBACK_DIGEST_TAG,
     ONNX_URI_TAG,
     RUN_KEY_TAG,
     STAGE_TAG,
@@ -38,12 +43,25 @@ TEST_TOLERANCE = 0.001
 
 @dataclass(frozen=True)
 class Scores:
-    """A model's accuracy on MNIST test and on the drawn-digit set, each named by its set's digest."""
+    """A model's accuracy on MNIST test, the drawn-digit set and people's feedback, with each set's digest.
+
+    ``feedback_accuracy`` is None when there is no feedback to judge on.
+    """
 
     test_accuracy: float
     drawn_accuracy: float
     test_digest: str = ""
     drawn_digest: str = ""
+    feedback_accuracy: float | None = None
+    feedback_digest: str = ""
+
+    def same_sets(self, other: Scores) -> bool:
+        """Whether both were measured on the same sets."""
+        return (self.test_digest, self.drawn_digest, self.feedback_digest) == (
+            other.test_digest,
+            other.drawn_digest,
+            other.feedback_digest,
+        )
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,8 @@ def wins(challenger: Scores, holder: Scores) -> bool:
     """Whether ``challenger`` beats ``holder`` by the rule in this module's docstring."""
     if challenger.test_accuracy < holder.test_accuracy - TEST_TOLERANCE:
         return False
+    if challenger.feedback_accuracy is not None and holder.feedback_accuracy is not None:
+        return challenger.feedback_accuracy > holder.feedback_accuracy
     if challenger.drawn_accuracy != holder.drawn_accuracy:
         return challenger.drawn_accuracy > holder.drawn_accuracy
     return challenger.test_accuracy > holder.test_accuracy
@@ -105,20 +125,27 @@ ScoredT = TypeVar("ScoredT", bound=Scored)
 
 
 def select_best(candidates: Sequence[ScoredT]) -> ScoredT:
-    """The run that reads drawn digits best, among those within ``TEST_TOLERANCE`` of the best MNIST test accuracy.
+    """The run that reads people best, among those within ``TEST_TOLERANCE`` of the best MNIST test accuracy.
 
-    On a tie the better test accuracy wins, then the earlier (cheaper) run.
+    People: the held-out feedback when there is some, then the drawn-digit set. On a tie the better
+    test accuracy wins, then the earlier (cheaper) run.
     """
     if not candidates:
         raise ValueError("no finished run to choose from")
     top = max(candidate.scores.test_accuracy for candidate in candidates)
     eligible = [c for c in candidates if c.scores.test_accuracy >= top - TEST_TOLERANCE]
-    return max(eligible, key=lambda c: (c.scores.drawn_accuracy, c.scores.test_accuracy))
+    return max(
+        eligible,
+        key=lambda c: (c.scores.feedback_accuracy or 0.0, c.scores.drawn_accuracy, c.scores.test_accuracy),
+    )
 
 
 def describe(scores: Scores) -> str:
-    """The two figures in words."""
-    return f"MNIST test accuracy {scores.test_accuracy:.4f}, drawn-digit accuracy {scores.drawn_accuracy:.4f}"
+    """The figures in words."""
+    words = f"MNIST test accuracy {scores.test_accuracy:.4f}, drawn-digit accuracy {scores.drawn_accuracy:.4f}"
+    if scores.feedback_accuracy is not None:
+        words += f", feedback accuracy {scores.feedback_accuracy:.4f}"
+    return words
 
 
 def decide(candidate: Candidate, champion: Champion | None, force: bool) -> Decision:
@@ -133,9 +160,25 @@ def decide(candidate: Candidate, champion: Champion | None, force: bool) -> Deci
     theirs = f"version {champion.version} ({describe(champion.scores)})"
     if wins(candidate.scores, champion.scores):
         return Decision(True, f"{mine} beats {theirs} on the same sets")
-    return Decision(False, f"{theirs} is at least as good as {mine} on the same sets (drawn digits first, "
+    people = "people's feedback" if candidate.scores.feedback_accuracy is not None else "drawn digits"
+    return Decision(False, f"{theirs} is at least as good as {mine} on the same sets ({people} first, "
                            f"MNIST test within {TEST_TOLERANCE * 100:.1f} points); keeping it "
                            "(use --force-promote to override)")  # fmt: skip
+
+
+def recorded_scores(tags: dict[str, str]) -> Scores | None:
+    """The scores a version's tags record (``register_and_promote`` writes them), or None if incomplete."""
+    if TEST_ACCURACY_TAG not in tags or DRAWN_ACCURACY_TAG not in tags:
+        return None
+    feedback = tags.get(FEEDBACK_ACCURACY_TAG)
+    return Scores(
+        float(tags[TEST_ACCURACY_TAG]),
+        float(tags[DRAWN_ACCURACY_TAG]),
+        tags.get(TEST_DIGEST_TAG, ""),
+        tags.get(DRAWN_DIGEST_TAG, ""),
+        float(feedback) if feedback else None,
+        tags.get(FEEDBACK_DIGEST_TAG, ""),
+    )
 
 
 def current_champion(
@@ -156,17 +199,20 @@ def current_champion(
         if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"):
             return None
         raise
-    tags = version.tags
-    same_sets = tags.get(TEST_DIGEST_TAG) == sets.test_digest and tags.get(DRAWN_DIGEST_TAG) == sets.drawn_digest
-    if same_sets and TEST_ACCURACY_TAG in tags and DRAWN_ACCURACY_TAG in tags:
-        recorded = Scores(float(tags[TEST_ACCURACY_TAG]), float(tags[DRAWN_ACCURACY_TAG]), sets.test_digest,
-                          sets.drawn_digest)  # fmt: skip
+    if (recorded := recorded_scores(version.tags)) is not None and recorded.same_sets(sets):
         return Champion(version.version, recorded)
     try:
         return Champion(version.version, evaluate(f"models:/{model_name}/{version.version}"))
     except Exception as exc:  # noqa: BLE001 - a broken champion must not block a good challenger
         print(f"  could not evaluate champion version {version.version}: {exc}")
         return Champion(version.version, None)
+
+
+def feedback_tags(scores: Scores) -> dict[str, str]:
+    """The feedback figure and its set's digest as tags (none without feedback)."""
+    if scores.feedback_accuracy is None:
+        return {}
+    return {FEEDBACK_ACCURACY_TAG: f"{scores.feedback_accuracy:.6f}", FEEDBACK_DIGEST_TAG: scores.feedback_digest}
 
 
 def register_and_promote(
@@ -196,6 +242,7 @@ def register_and_promote(
             DRAWN_DIGEST_TAG: scores.drawn_digest,
             RUN_KEY_TAG: candidate.run_key,
             "promotion": decision.reason,
+            **feedback_tags(scores),
         },
     )
     reason = decision.reason[:1].upper() + decision.reason[1:]

@@ -23,10 +23,19 @@ from mlflow.exceptions import MlflowException
 
 from trainer import plots
 from trainer.experiments import DEFAULT_RUNS
+from trainer.input_stats import MNIST_STATS_ARTIFACT
+from trainer.production import Production, read_production
 from trainer.promotion import Scores, select_best
 from trainer.report_render import Block, Bullets, Figure, Heading, Paragraph, Table, to_docx, to_html, to_markdown
 from trainer.settings import ReportSettings
-from trainer.tags import DRAWN_ACCURACY_TAG, REASON_TAG, RUN_KEY_TAG, STAGE_TAG, TEST_ACCURACY_TAG
+from trainer.tags import (
+    DRAWN_ACCURACY_TAG,
+    FEEDBACK_ACCURACY_TAG,
+    REASON_TAG,
+    RUN_KEY_TAG,
+    STAGE_TAG,
+    TEST_ACCURACY_TAG,
+)
 from trainer.tracking import TrackingUnavailableError, configure_client, redacted, wait_for_server
 
 REPORT_NAME = "experiment-report"
@@ -59,12 +68,13 @@ class RunSummary:
     test_loss: float
     seconds_per_epoch: float
     started: datetime
+    feedback_accuracy: float | None = None
     history: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def scores(self) -> Scores:
-        """The two figures the gate compares (promotion.py)."""
-        return Scores(self.test_accuracy, self.drawn_accuracy)
+        """The figures the gate compares (promotion.py)."""
+        return Scores(self.test_accuracy, self.drawn_accuracy, feedback_accuracy=self.feedback_accuracy)
 
 
 @dataclass
@@ -77,6 +87,7 @@ class VersionSummary:
     stage: str
     test_accuracy: str
     drawn_accuracy: str
+    feedback_accuracy: str
     description: str
 
 
@@ -121,6 +132,7 @@ def collect_runs(client: MlflowClient, experiment_name: str) -> list[RunSummary]
             test_loss=metrics.get("test_loss", float("nan")),
             seconds_per_epoch=metrics.get("seconds_per_epoch", float("nan")),
             started=_time(run.info.start_time),
+            feedback_accuracy=metrics.get("feedback_accuracy"),
         )
         for name in CURVES:
             history = sorted(client.get_metric_history(run.info.run_id, name), key=lambda m: m.step)
@@ -148,6 +160,7 @@ def collect_registry(client: MlflowClient, model_name: str, alias: str) -> Regis
             stage=v.tags.get(STAGE_TAG, ""),
             test_accuracy=v.tags.get(TEST_ACCURACY_TAG, ""),
             drawn_accuracy=v.tags.get(DRAWN_ACCURACY_TAG, ""),
+            feedback_accuracy=v.tags.get(FEEDBACK_ACCURACY_TAG, ""),
             description=v.description or "",
         )
         for v in versions
@@ -187,6 +200,8 @@ def build_report(
     settings: ReportSettings,
     figures: dict[str, Path],
     styles: dict[str, float],
+    production: Production,
+    mnist_stats: dict | None,
 ) -> list[Block]:
     """The report as format-neutral blocks."""
     best = select_best(runs)
@@ -196,7 +211,8 @@ def build_report(
             f"Generated {datetime.now(tz=UTC):%Y-%m-%d %H:%M} UTC from the tracking server, experiment "
             f"'{settings.mlflow_experiment_name}'. Best run: {best.title} with {_percent(best.test_accuracy)} "
             f"MNIST test accuracy and {_percent(best.drawn_accuracy)} on drawn digits (the best is the run that "
-            "reads drawn digits best without being more than 0.1 points worse on MNIST test)."
+            "reads people best, on their held-out feedback when there is some and else on drawn digits, without "
+            "being more than 0.1 points worse on MNIST test)."
         ),
         Heading("The three runs"),
         Table(
@@ -208,6 +224,7 @@ def build_report(
                 "learning rate",
                 "test accuracy",
                 "drawn accuracy",
+                "feedback accuracy",
                 "test loss",
                 "s / epoch",
             ],
@@ -220,6 +237,7 @@ def build_report(
                     f"{run.params.get('learning_rate', '')} ({run.params.get('lr_schedule', 'constant')})",
                     _percent(run.test_accuracy),
                     _percent(run.drawn_accuracy),
+                    "–" if run.feedback_accuracy is None else _percent(run.feedback_accuracy),
                     f"{run.test_loss:.4f}",
                     f"{run.seconds_per_epoch:.1f}",
                 ]
@@ -252,6 +270,7 @@ def build_report(
         Heading("Model registry"),
     ]
     blocks += _registry_blocks(registry, settings)
+    blocks += [Heading("Production"), *_production_blocks(production, mnist_stats, figures)]
     blocks += [
         Heading("Where to find everything"),
         Bullets(
@@ -282,7 +301,7 @@ def _registry_blocks(registry: RegistryState, settings: ReportSettings) -> list[
     return [
         Paragraph(summary),
         Table(
-            ["version", "created (UTC)", "stage", "test accuracy", "drawn accuracy", "run"],
+            ["version", "created (UTC)", "stage", "test accuracy", "drawn accuracy", "feedback accuracy", "run"],
             [
                 [
                     v.version + (f" (@{alias})" if v.version == registry.alias_version else ""),
@@ -290,12 +309,61 @@ def _registry_blocks(registry: RegistryState, settings: ReportSettings) -> list[
                     v.stage,
                     v.test_accuracy,
                     v.drawn_accuracy,
+                    v.feedback_accuracy or "–",
                     v.run_id,
                 ]
                 for v in registry.versions
             ],
         ),
     ]
+
+
+def _production_blocks(production: Production, mnist: dict | None, figures: dict[str, Path]) -> list[Block]:
+    """Predictions per day, people's labels, and recent drawings next to MNIST (trainer.production)."""
+    if production.problem:
+        return [Paragraph(f"Nothing to show from the prediction database: {production.problem}.")]
+    corrected = 0 if production.labels is None else int((production.labels != production.predicted).sum())
+    blocks: list[Block] = [
+        Paragraph(
+            f"From {production.source}: {production.total} predictions recorded, {production.labelled} labelled "
+            f"by people, {corrected} of them corrected (the model was wrong)."
+        ),
+        Table(
+            ["day (UTC)", "predictions", "labelled", "corrected"],
+            [[f"{d.day:%Y-%m-%d}", str(d.predictions), str(d.labelled), str(d.corrected)] for d in production.days],
+        ),
+    ]
+    if production.labelled:
+        labels, predicted = production.labels, production.predicted
+        rows = []
+        for digit in range(10):
+            mine = labels == digit
+            if mine.any():
+                rows.append([str(digit), str(int(mine.sum())), _percent(float((predicted[mine] == digit).mean()))])
+        blocks += [
+            Paragraph(
+                f"Accuracy on labelled feedback: {_percent(float((labels == predicted).mean()))}, by the digit "
+                "people said it was:"
+            ),
+            Table(["digit", "labelled", "model was right"], rows),
+            Figure(figures["feedback_confusion.png"], "What the model said (columns) for what people drew (rows)."),
+        ]
+    if production.recent is not None:
+        recent = production.recent.as_dict()
+        names = {"ink_share": "ink share", "stroke_width": "stroke width (px)", "centre_x": "centre x (px)",
+                 "centre_y": "centre y (px)"}  # fmt: skip
+        rows = [[label, str(recent[key]), str(mnist[key]) if mnist else "–"] for key, label in names.items()]
+        for d in range(10):
+            theirs = _percent(mnist["class_share"][d]) if mnist else "–"
+            rows.append([f"share of {d}s (predicted / labels)", _percent(recent["class_share"][d]), theirs])
+        blocks += [
+            Paragraph(
+                f"The latest {recent['count']} drawings as the model saw them, next to MNIST test: a gap here "
+                "is drift a person should look at."
+            ),
+            Table(["", "recent drawings", "MNIST test"], rows),
+        ]
+    return blocks
 
 
 def write_report(settings: ReportSettings, client: MlflowClient) -> tuple[list[Path], RunSummary]:
@@ -314,12 +382,27 @@ def write_report(settings: ReportSettings, client: MlflowClient) -> tuple[list[P
             downloaded = Path(client.download_artifacts(best.run_id, artifact, downloads))
             figures[name] = Path(shutil.copyfile(downloaded, folder / name))
         styles = json.loads(Path(client.download_artifacts(best.run_id, STYLES_ARTIFACT, downloads)).read_text())
-    blocks = build_report(runs, registry, settings, figures, styles)
+        mnist_stats = _optional_json(client, best.run_id, MNIST_STATS_ARTIFACT, downloads)
+    production = read_production(settings)
+    if production.labelled:
+        figure = plots.confusion_matrix(production.labels, production.predicted, "People's labels")
+        figure.savefig(folder / "feedback_confusion.png", dpi=110)
+        plots.plt.close(figure)
+        figures["feedback_confusion.png"] = folder / "feedback_confusion.png"
+    blocks = build_report(runs, registry, settings, figures, styles, production, mnist_stats)
     paths = [folder / f"{REPORT_NAME}.md", folder / f"{REPORT_NAME}.html", folder / f"{REPORT_NAME}.docx"]
     paths[0].write_text(to_markdown(blocks), encoding="utf-8")
     paths[1].write_text(to_html(blocks, "MNIST experiment report"), encoding="utf-8")
     to_docx(blocks, paths[2])
     return paths + list(figures.values()), best
+
+
+def _optional_json(client: MlflowClient, run_id: str, artifact: str, folder: str) -> dict | None:
+    """An artifact that runs logged before it existed do not have."""
+    try:
+        return json.loads(Path(client.download_artifacts(run_id, artifact, folder)).read_text())
+    except (MlflowException, OSError):
+        return None
 
 
 def run_report(settings: ReportSettings) -> int:

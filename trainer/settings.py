@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pydantic import Field, field_validator
+import sqlalchemy as sa
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Tracking URI schemes MLflow can store runs and models in (database URIs may name a driver: a+b://).
@@ -53,6 +54,28 @@ class StoreSettings(BaseSettings):
     mlflow_http_request_backoff_factor: int = Field(1, ge=0, description="MLflow client back-off: 1, 2, 4 s")
     mlflow_http_request_timeout: int = Field(60, ge=1, description="MLflow client timeout per request, seconds")
 
+    # The prediction database (the predictor's), read with its read-only role: people's labelled
+    # drawings for training (trainer.feedback) and the report's Production section. No host = none.
+    prediction_db_host: str = Field("", description="PostgreSQL server of the prediction database; empty = none")
+    prediction_db_port: int = Field(5432, ge=1, le=65535)
+    prediction_db_name: str = Field("feedback", description="the prediction database")
+    prediction_reader_user: str = Field("feedback_reader", description="its read-only role")
+    prediction_reader_password: SecretStr = Field(SecretStr(""), description="that role's password")
+
+    @property
+    def prediction_reader_url(self) -> sa.URL | None:
+        """SQLAlchemy URL of the prediction database as the reader, or None when no host is set."""
+        if not self.prediction_db_host:
+            return None
+        return sa.URL.create(
+            "postgresql+psycopg2",
+            username=self.prediction_reader_user,
+            password=self.prediction_reader_password.get_secret_value() or None,
+            host=self.prediction_db_host,
+            port=self.prediction_db_port,
+            database=self.prediction_db_name,
+        )
+
     @field_validator("mlflow_tracking_uri")
     @classmethod
     def _valid_tracking_uri(cls, uri: str) -> str:
@@ -84,6 +107,10 @@ class TrainerSettings(StoreSettings):
     trainer_runs: str = Field("", description=f"comma-separated run keys ({', '.join(RUN_KEYS)}); empty = all")
     trainer_seed: int = Field(42, description="seed for Python, NumPy and TensorFlow")
     force_promote: bool = Field(False, description="promote even when the current champion is as good")
+    # People's feedback (trainer.feedback): how it is split and how much it weighs.
+    feedback_min_labelled: int = Field(20, ge=2, description="fewer labelled drawings than this: train without them")
+    feedback_holdout_fraction: float = Field(0.3, gt=0, lt=1, description="latest share of them that judges runs")
+    feedback_weight: int = Field(10, ge=0, description="times each earlier labelled drawing is seen per epoch")
 
     @property
     def run_keys(self) -> list[str] | None:

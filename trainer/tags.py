@@ -11,4 +11,6 @@ TEST_ACCURACY_TAG = "test_accuracy"  # version: accuracy on the test set named b
 TEST_DIGEST_TAG = "test_set_digest"  # run and version: which test set the accuracy is on
 DRAWN_ACCURACY_TAG = "drawn_accuracy"  # version: accuracy on the drawn-digit set named by the digest below
 DRAWN_DIGEST_TAG = "drawn_set_digest"  # run and version: which drawn-digit set the accuracy is on
+FEEDBACK_ACCURACY_TAG = "feedback_accuracy"  # version: accuracy on people's held-out labelled drawings
+FEEDBACK_DIGEST_TAG = "feedback_set_digest"  # run and version: which held-out feedback (absent: none)
 STAGE_TAG = "stage"  # version: Production, Challenger or Archived (aliases do the serving)

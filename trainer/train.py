@@ -12,13 +12,14 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import FrameType
 
 import keras
 import mlflow
 import numpy as np
 from mlflow import MlflowClient
+from mlflow.data.code_dataset_source import CodeDatasetSource
 from mlflow.entities import RunStatus
 from mlflow.exceptions import MlflowException
 
@@ -27,10 +28,12 @@ from trainer.augment import training_dataset
 from trainer.data import DRAWN_EVALUATION, DRAWN_TRAINING, DataError, DrawnDigits, MnistSplits, load_drawn, load_splits
 from trainer.experiments import DRAWN_STYLES_SHARE, RunConfig, select_runs
 from trainer.export import ExportMismatchError, log_models
+from trainer.feedback import Feedback, load_feedback
+from trainer.input_stats import MNIST_STATS_ARTIFACT, input_stats
 from trainer.models import build_model, learning_rate_for
 from trainer.promotion import Candidate, PromotionResult, Scores, register_and_promote, select_best
 from trainer.settings import TrainerSettings
-from trainer.tags import DRAWN_DIGEST_TAG, REASON_TAG, RUN_KEY_TAG, TEST_DIGEST_TAG
+from trainer.tags import DRAWN_DIGEST_TAG, FEEDBACK_DIGEST_TAG, REASON_TAG, RUN_KEY_TAG, TEST_DIGEST_TAG
 from trainer.tracking import TrackingUnavailableError, connect, where_results_went
 
 
@@ -40,33 +43,42 @@ class TrainingDivergedError(Exception):
 
 @dataclass(frozen=True)
 class TrainingData:
-    """What one training reads: MNIST, the drawn styles mixed into its training set, the drawn-digit set.
+    """What one training reads: MNIST, drawn styles, the drawn-digit set, people's labelled drawings.
 
-    Every run is evaluated on MNIST test and on the drawn-digit set.
+    The drawn styles and the earlier feedback are mixed into the training set. Every run is
+    evaluated on MNIST test, the drawn-digit set and the held-out feedback.
     """
 
     mnist: MnistSplits
     styles: DrawnDigits
     drawn: DrawnDigits
+    feedback: Feedback | None = None
+    feedback_weight: int = 0  # times each earlier labelled drawing is repeated in the training set
 
     @property
     def x_train(self) -> np.ndarray:
-        """MNIST's training images, then the drawn styles."""
-        return np.concatenate([self.mnist.x_train, self.styles.x])
+        """MNIST's training images, the drawn styles, then the earlier feedback ``feedback_weight`` times."""
+        return np.concatenate([self.mnist.x_train, self.styles.x, *self._feedback_copies("x")])
 
     @property
     def y_train(self) -> np.ndarray:
         """Their labels."""
-        return np.concatenate([self.mnist.y_train, self.styles.y])
+        return np.concatenate([self.mnist.y_train, self.styles.y, *self._feedback_copies("y")])
+
+    def _feedback_copies(self, field: str) -> list[np.ndarray]:
+        if self.feedback is None or not self.feedback_weight:
+            return []
+        return [getattr(self.feedback.train, field)] * self.feedback_weight
 
 
 def load_training_data(settings: TrainerSettings) -> TrainingData:
-    """MNIST as configured, drawn styles in proportion to its training images, the drawn-digit set."""
+    """MNIST as configured, drawn styles in proportion to its training images, the drawn-digit set, feedback."""
     mnist = load_splits(
         settings.mnist_path, settings.mnist_train_limit, settings.mnist_test_limit, settings.validation_fraction
     )
     styles = load_drawn(DRAWN_TRAINING, limit=max(1, round(len(mnist.x_train) * DRAWN_STYLES_SHARE)))
-    return TrainingData(mnist, styles, load_drawn(DRAWN_EVALUATION))
+    feedback = load_feedback(settings, settings.feedback_holdout_fraction, settings.feedback_min_labelled)
+    return TrainingData(mnist, styles, load_drawn(DRAWN_EVALUATION), feedback, settings.feedback_weight)
 
 
 @dataclass
@@ -107,20 +119,28 @@ class EpochTimer(keras.callbacks.Callback):
 
 def _log_datasets(data: TrainingData) -> Scores:
     """Log the training and evaluation sets as run inputs; return their digests (in Scores without figures)."""
-    mnist, styles, drawn = data.mnist, data.styles, data.drawn
+    mnist = data.mnist
+    sets = [("training", "mnist-train", mnist.x_train, mnist.y_train, mnist.source),
+            ("training", "drawn-styles", data.styles.x, data.styles.y, data.styles.source),
+            ("testing", "mnist-test", mnist.x_test, mnist.y_test, mnist.source),
+            ("evaluation", "drawn-digits", data.drawn.x, data.drawn.y, data.drawn.source)]  # fmt: skip
+    if (feedback := data.feedback) is not None:
+        # MLflow has no source type for a database query: a "code" source that names the database.
+        source = CodeDatasetSource({"database": feedback.source, "held_out_from": feedback.cutoff.isoformat()})
+        sets.append(("evaluation", "feedback-held-out", feedback.held_out.x, feedback.held_out.y, source))
+        if len(feedback.train):
+            sets.append(("training", "feedback-train", feedback.train.x, feedback.train.y, source))
+    digests = {}
     with warnings.catch_warnings():
         # MLflow registers its local-file dataset source under two URI schemes and warns that a
         # file path is ambiguous between the two identical classes; nothing is actually ambiguous.
         warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
-        train = mlflow.data.from_numpy(mnist.x_train, targets=mnist.y_train, source=mnist.source, name="mnist-train")
-        drawn_styles = mlflow.data.from_numpy(styles.x, targets=styles.y, source=styles.source, name="drawn-styles")
-        test = mlflow.data.from_numpy(mnist.x_test, targets=mnist.y_test, source=mnist.source, name="mnist-test")
-        drawn_set = mlflow.data.from_numpy(drawn.x, targets=drawn.y, source=drawn.source, name="drawn-digits")
-    mlflow.log_input(train, context="training")
-    mlflow.log_input(drawn_styles, context="training")
-    mlflow.log_input(test, context="testing")
-    mlflow.log_input(drawn_set, context="evaluation")
-    return Scores(float("nan"), float("nan"), test.digest, drawn_set.digest)
+        for context, name, x, y, source in sets:
+            dataset = mlflow.data.from_numpy(x, targets=y, source=source, name=name)
+            mlflow.log_input(dataset, context=context)
+            digests[name] = dataset.digest
+    return Scores(float("nan"), float("nan"), digests["mnist-test"], digests["drawn-digits"], None,
+                  digests.get("feedback-held-out", ""))  # fmt: skip
 
 
 def accuracy_by_style(drawn: DrawnDigits, predicted: np.ndarray) -> dict[str, float]:
@@ -133,8 +153,11 @@ def accuracy_by_style(drawn: DrawnDigits, predicted: np.ndarray) -> dict[str, fl
     return result
 
 
-def _log_evaluation(model: keras.Model, data: TrainingData, history: dict, title: str) -> tuple[float, float, float]:
-    """Evaluate on MNIST test and the drawn digits, log metrics and figures; (test loss, test acc, drawn acc)."""
+def _log_evaluation(model: keras.Model, data: TrainingData, history: dict, title: str) -> tuple[float, Scores]:
+    """Evaluate on MNIST test, the drawn digits and the held-out feedback, log metrics and figures.
+
+    Returns the test loss and the scores (without digests).
+    """
     mnist, drawn = data.mnist, data.drawn
     test_loss, test_accuracy = model.evaluate(mnist.x_test, mnist.y_test, batch_size=1000, verbose=0)
     probabilities = model.predict(mnist.x_test, batch_size=1000, verbose=0)
@@ -142,9 +165,15 @@ def _log_evaluation(model: keras.Model, data: TrainingData, history: dict, title
     drawn_probabilities = model.predict(drawn.x, batch_size=1000, verbose=0)
     drawn_predicted = drawn_probabilities.argmax(axis=1)
     drawn_accuracy = float((drawn_predicted == drawn.y).mean())
+    feedback_accuracy = None
+    if data.feedback is not None:
+        held_out = data.feedback.held_out
+        feedback_accuracy = float((model.predict(held_out.x, verbose=0).argmax(axis=1) == held_out.y).mean())
+        mlflow.log_metric("feedback_accuracy", feedback_accuracy)
     mlflow.log_metrics({"test_loss": float(test_loss), "test_accuracy": float(test_accuracy),
                         "drawn_accuracy": drawn_accuracy})  # fmt: skip
     mlflow.log_dict(accuracy_by_style(drawn, drawn_predicted), "drawn/accuracy_by_style.json")
+    mlflow.log_dict(input_stats(mnist.x_test, mnist.y_test).as_dict(), MNIST_STATS_ARTIFACT)
     figures = {
         "plots/learning_curves.png": plots.learning_curves({title: history}, title),
         "plots/confusion_matrix.png": plots.confusion_matrix(mnist.y_test, predicted, title),
@@ -158,7 +187,7 @@ def _log_evaluation(model: keras.Model, data: TrainingData, history: dict, title
     for path, figure in figures.items():
         mlflow.log_figure(figure, path)
         plots.plt.close(figure)
-    return float(test_loss), float(test_accuracy), drawn_accuracy
+    return float(test_loss), Scores(float(test_accuracy), drawn_accuracy, feedback_accuracy=feedback_accuracy)
 
 
 def train_model(config: RunConfig, data: TrainingData, seed: int, experiment_id: str) -> RunResult:
@@ -188,8 +217,14 @@ def train_model(config: RunConfig, data: TrainingData, seed: int, experiment_id:
                     "drawn_size": len(data.drawn),
                 }
             )
+            if data.feedback is not None:
+                mlflow.log_params({"feedback_train_size": len(data.feedback.train),
+                                   "feedback_held_out_size": len(data.feedback.held_out),
+                                   "feedback_weight": data.feedback_weight,
+                                   "feedback_cutoff": data.feedback.cutoff.isoformat()})  # fmt: skip
             digests = _log_datasets(data)
-            mlflow.set_tags({TEST_DIGEST_TAG: digests.test_digest, DRAWN_DIGEST_TAG: digests.drawn_digest})
+            mlflow.set_tags({TEST_DIGEST_TAG: digests.test_digest, DRAWN_DIGEST_TAG: digests.drawn_digest,
+                             **({FEEDBACK_DIGEST_TAG: digests.feedback_digest} if data.feedback else {})})  # fmt: skip
             x_train, y_train = data.x_train, data.y_train
             steps_per_epoch = math.ceil(len(x_train) / config.batch_size)
             learning_rate = learning_rate_for(config.learning_rate, config.lr_schedule, steps_per_epoch, config.epochs)
@@ -214,8 +249,9 @@ def train_model(config: RunConfig, data: TrainingData, seed: int, experiment_id:
             mlflow.log_metrics(
                 {"training_seconds": result.train_seconds, "seconds_per_epoch": result.seconds_per_epoch}
             )
-            result.test_loss, test_accuracy, drawn_accuracy = _log_evaluation(model, data, fit.history, config.title)
-            result.scores = Scores(test_accuracy, drawn_accuracy, digests.test_digest, digests.drawn_digest)
+            result.test_loss, scores = _log_evaluation(model, data, fit.history, config.title)
+            result.scores = replace(scores, test_digest=digests.test_digest, drawn_digest=digests.drawn_digest,
+                                    feedback_digest=digests.feedback_digest)  # fmt: skip
             logged = log_models(model, mnist.x_test[:256])
             result.keras_uri, result.onnx_uri = logged.keras_uri, logged.onnx_uri
         except KeyboardInterrupt:
@@ -262,7 +298,10 @@ def _evaluate_champion(data: TrainingData, sets: Scores) -> Callable[[str], Scor
             return float((model.predict(x, batch_size=1000, verbose=0).argmax(axis=1) == y).mean())
 
         test = accuracy(data.mnist.x_test, data.mnist.y_test)
-        return Scores(test, accuracy(data.drawn.x, data.drawn.y), sets.test_digest, sets.drawn_digest)
+        held_out = data.feedback.held_out if data.feedback is not None else None
+        feedback = accuracy(held_out.x, held_out.y) if held_out is not None else None
+        return replace(sets, test_accuracy=test, drawn_accuracy=accuracy(data.drawn.x, data.drawn.y),
+                       feedback_accuracy=feedback)  # fmt: skip
 
     return evaluate
 
@@ -277,6 +316,12 @@ def run_all(settings: TrainerSettings) -> tuple[list[RunResult], PromotionResult
         f"{len(mnist.x_test)} test images; {len(data.styles)} drawn styles mixed in; "
         f"{len(data.drawn)} drawn digits to evaluate on"
     )
+    if data.feedback is not None:
+        print(
+            f"People's feedback from {data.feedback.source}: {len(data.feedback.train)} labelled drawings to train "
+            f"on (each {data.feedback_weight}x), {len(data.feedback.held_out)} later ones held out (from "
+            f"{data.feedback.cutoff:%Y-%m-%d %H:%M:%S %Z})"
+        )
     experiment_id = connect(settings)
     results: list[RunResult] = []
     for config in runs:

@@ -64,3 +64,34 @@ def test_force_promotes_a_worse_challenger():
 def test_champion_that_cannot_be_evaluated_is_replaced():
     decision = decide(candidate("tuned", 0.9), Champion("3", None), force=False)
     assert decision.promote and "could not be evaluated" in decision.reason
+
+
+def people(test: float, drawn: float, feedback: float) -> Scores:
+    return Scores(test, drawn, feedback_accuracy=feedback, feedback_digest="held-out")
+
+
+@pytest.mark.parametrize(
+    ("challenger", "holder", "expected"),
+    [
+        (people(0.990, 0.95, 0.80), people(0.990, 0.97, 0.70), True),  # feedback decides, not the drawn set
+        (people(0.990 - TEST_TOLERANCE / 2, 0.96, 0.80), people(0.990, 0.96, 0.70), True),  # within the tolerance
+        (people(0.990 - TEST_TOLERANCE * 2, 0.96, 0.99), people(0.990, 0.96, 0.70), False),  # worse on MNIST
+        (people(0.999, 0.99, 0.70), people(0.990, 0.96, 0.70), False),  # equal feedback: the holder stays
+        (people(0.999, 0.99, 0.69), people(0.990, 0.96, 0.70), False),  # better elsewhere, worse on people
+    ],
+)
+def test_with_feedback_a_challenger_must_read_people_better_and_not_lose_mnist(challenger, holder, expected):
+    assert wins(challenger, holder) is expected
+
+
+def test_select_best_prefers_feedback_over_the_drawn_set():
+    runs = [Candidate(key, key, key, people(0.990, drawn, feedback), "", "")
+            for key, drawn, feedback in (("baseline", 0.99, 0.60), ("tuned", 0.95, 0.75))]  # fmt: skip
+    assert select_best(runs).run_key == "tuned"
+
+
+def test_the_decision_says_feedback_was_the_judge():
+    champion = Champion("3", people(0.99, 0.97, 0.90))
+    decision = decide(Candidate("r", "tuned", "Tuned", people(0.99, 0.97, 0.85), "", ""), champion, force=False)
+    assert not decision.promote
+    assert "people's feedback first" in decision.reason and "feedback accuracy 0.8500" in decision.reason

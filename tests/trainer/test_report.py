@@ -14,6 +14,7 @@ from docx import Document
 from mlflow import MlflowClient
 from PIL import Image
 
+from devkit.prediction_db import add_predictions, reader_env
 from devkit.services import REPO_ROOT, free_port, mlflow_server, run_trainer_ok
 
 pytestmark = pytest.mark.integration
@@ -79,8 +80,9 @@ def test_the_word_table_holds_the_runs_numbers_from_mlflow(report: Path, server:
         assert row[4].startswith(run.data.params["learning_rate"])
         assert row[5] == f"{run.data.metrics['test_accuracy'] * 100:.2f} %"
         assert row[6] == f"{run.data.metrics['drawn_accuracy'] * 100:.2f} %"
-        assert row[7] == f"{run.data.metrics['test_loss']:.4f}"
-        assert row[8] == f"{run.data.metrics['seconds_per_epoch']:.1f}"
+        assert row[7] == "–", "no feedback in this store"
+        assert row[8] == f"{run.data.metrics['test_loss']:.4f}"
+        assert row[9] == f"{run.data.metrics['seconds_per_epoch']:.1f}"
 
 
 def test_the_report_explains_each_run_and_the_registry(report: Path, server: str):
@@ -128,3 +130,31 @@ def test_an_unreachable_tracking_server_is_a_clear_error_within_the_wait(tmp_pat
                          "REPORT_DIR": str(tmp_path)})  # fmt: skip
     assert result.returncode == 3
     assert "not reachable" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_without_a_prediction_database_the_production_section_says_so(report: Path):
+    markdown = (report / "experiment-report.md").read_text()
+    assert "## Production" in markdown and "no prediction database is configured" in markdown
+
+
+def test_the_production_section_counts_labels_confusions_and_drift(server: str, prediction_db, tmp_path: Path):
+    # 30 predictions on one day: the model said 7 for every one; people labelled 20 (10 sevens, 10 ones).
+    images = np.zeros((30, 28, 28), dtype=np.uint8)
+    images[:, 4:24, 12:15] = 255  # a vertical bar, 3 px wide, in the middle
+    labels = [7] * 10 + [1] * 10 + [None] * 10
+    add_predictions(prediction_db, images, labels, digits=[7] * 30)
+    result = run_report({"MLFLOW_TRACKING_URI": server, "MLFLOW_EXPERIMENT_NAME": EXPERIMENT,
+                         "REPORT_DIR": str(tmp_path), "REPORT_LOG_ARTIFACTS": "false",
+                         **reader_env(prediction_db)})  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    markdown = (tmp_path / "experiment-report.md").read_text()
+    production = markdown[markdown.index("## Production") :]
+    assert "30 predictions recorded, 20 labelled by people, 10 of them corrected" in production
+    assert "| 2026-11-01 | 30 | 20 | 10 |" in production
+    assert "Accuracy on labelled feedback: 50.00 %" in production
+    assert "| 1 | 10 | 0.00 % |" in production and "| 7 | 10 | 100.00 % |" in production
+    assert "| stroke width (px) | 3.0 |" in production  # the bar's width, next to MNIST's ~2
+    assert "| centre x (px) | 13.0 |" in production and "| share of 7s (predicted / labels) | 100.00 % |" in production
+    mnist_row = next(line for line in production.splitlines() if line.startswith("| ink share"))
+    assert mnist_row.split("|")[3].strip() not in ("", "–"), "MNIST's figures come from the best run's artifact"
+    assert (tmp_path / "feedback_confusion.png").stat().st_size > 1000

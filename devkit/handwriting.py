@@ -177,6 +177,14 @@ EVALUATION_ALLOGRAPHS: dict[int, dict[str, list[list]]] = {
 }  # fmt: skip
 
 
+# Forms neither set has, which the production model misreads: the closed loop's demonstration
+# (benchmarks/flywheel.py). A two written like a crossed Z, and a seven whose foot hooks right.
+UNSEEN_ALLOGRAPHS: dict[tuple[int, str], list[list]] = {
+    (2, "crossed_z"): [[(0.15, 0.08), (0.85, 0.08), C, (0.15, 0.92), C, (0.85, 0.92)], [(0.3, 0.5), (0.7, 0.5)]],
+    (7, "hooked_foot"): [[(0.15, 0.05), (0.85, 0.05), C, (0.45, 0.8), (0.5, 0.97), (0.7, 0.92)]],
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Writer:
     """How a population of writers varies (ranges the random draws come from)."""
@@ -309,6 +317,18 @@ def drawings(count: int, seed: int, writer: Writer, allographs: dict[int, dict[s
         style = CANVAS_STYLES[int(rng.integers(len(CANVAS_STYLES)))]
         strokes = strokes_of(allographs[label][allograph], rng, writer)
         yield Drawing(render(strokes, rng, writer, style), label, allograph, style)
+
+
+def style_drawings(label: int, allograph: str, count: int, seed: int, writer: Writer | None = None) -> list[Drawing]:
+    """``count`` drawings of one of ``UNSEEN_ALLOGRAPHS`` by different writers (the evaluation writers by default)."""
+    rng = np.random.default_rng(seed)
+    writer = writer or EVALUATION_WRITER
+    template = UNSEEN_ALLOGRAPHS[(label, allograph)]
+    result = []
+    for _ in range(count):
+        style = CANVAS_STYLES[int(rng.integers(len(CANVAS_STYLES)))]
+        result.append(Drawing(render(strokes_of(template, rng, writer), rng, writer, style), label, allograph, style))
+    return result
 
 
 def mnist_writers(count: int, seed: int) -> Iterator[Drawing]:

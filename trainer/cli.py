@@ -30,6 +30,7 @@ TRAIN_FLAGS = {
     "--epochs": "trainer_epochs",
     "--runs": "trainer_runs",
     "--seed": "trainer_seed",
+    "--feedback-weight": "feedback_weight",
 }
 REPORT_FLAGS = {"--output-dir": "report_dir"}
 

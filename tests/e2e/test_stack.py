@@ -23,6 +23,8 @@ from mlflow import MlflowClient
 
 from devkit.compose_stack import ComposeStack, ensure_base_images, ensure_docker
 from devkit.drawing import SEVEN, png_bytes, redraw, stroke_digit
+from devkit.flywheel import correct
+from devkit.handwriting import style_drawings
 from devkit.services import free_port, wait_until
 from trainer.promotion import Candidate, Scores, select_best
 
@@ -65,6 +67,10 @@ class Stack:
 
         wait_until(every_worker_serves, timeout, "a model served by every worker, through the frontend")
         return requests.get(f"{self.frontend}/api/model", timeout=5).json()
+
+    def production_version(self) -> str:
+        """The version behind the alias now (a test of the loop may have promoted a new one)."""
+        return MlflowClient(self.mlflow).get_model_version_by_alias(MODEL, ALIAS).version
 
     def all_healthy(self) -> None:
         """Every long-running service is running and healthy."""
@@ -193,13 +199,14 @@ def drawn_digits(mnist_full: Path) -> list[tuple[int, bytes]]:
 def test_the_page_loads_and_drawn_digits_come_back_right_through_the_frontend(stack: Stack, trained, mnist_full):
     page = requests.get(stack.frontend + "/", timeout=10)
     assert page.status_code == 200 and "<canvas" in page.text
-    assert stack.wait_for_model()["version"] == trained.version
+    production = stack.production_version()
+    assert stack.wait_for_model()["version"] == production
     right = 0
     for label, png in drawn_digits(mnist_full):
         answer = requests.post(f"{stack.frontend}/api/predict", files={"image": ("digit.png", png, "image/png")},
                                timeout=10)  # fmt: skip
         assert answer.status_code == 200, answer.text
-        assert answer.json()["model"]["version"] == trained.version
+        assert answer.json()["model"]["version"] == production
         right += answer.json()["digit"] == label
     total = 10 * DRAWINGS_PER_DIGIT
     assert right >= MIN_DRAWN_CORRECT * total, f"{right}/{total} drawn digits read right"
@@ -261,7 +268,7 @@ def test_the_report_is_a_subcommand_of_the_trainer(stack: Stack, trained):
 
 
 def test_restart_and_down_up_lose_nothing(stack: Stack, trained):
-    before = run_ids(stack.mlflow)
+    before, production = run_ids(stack.mlflow), stack.production_version()
     for cycle in ("restart", "down"):
         if cycle == "restart":
             stack.compose("restart", timeout=300)
@@ -270,8 +277,8 @@ def test_restart_and_down_up_lose_nothing(stack: Stack, trained):
         stack.compose("up", "-d", "--wait", "--wait-timeout", "300", timeout=420)
         stack.all_healthy()
         assert run_ids(stack.mlflow) == before, cycle
-        assert MlflowClient(stack.mlflow).get_model_version_by_alias(MODEL, ALIAS).version == trained.version
-        assert stack.wait_for_model()["version"] == trained.version, cycle
+        assert stack.production_version() == production
+        assert stack.wait_for_model()["version"] == production, cycle
         answer = stack.predict_seven()
         assert answer.status_code == 200 and answer.json()["digit"] == 7, (cycle, answer.text)
 
@@ -353,6 +360,41 @@ def test_prometheus_watches_the_predictor_and_alerts_when_it_stops(stack: Stack,
         wait_until(predictor_down_fires, 240, "the PredictorDown alert firing")
     finally:
         stack.compose("up", "-d", "--wait", "--wait-timeout", "300", timeout=420)
+
+
+def retrain(stack: Stack, **settings: str) -> tuple[str, object]:
+    """``docker compose run --rm trainer`` with ``settings``; its output and the version it registered."""
+    flags = [item for key, value in settings.items() for item in ("-e", f"{key}={value}")]
+    output = stack.compose("run", "--rm", *flags, "trainer", timeout=1800)
+    client = MlflowClient(stack.mlflow)
+    newest = max(client.search_model_versions(f"name = '{MODEL}'"), key=lambda v: int(v.version))
+    return output, newest
+
+
+def test_people_correct_an_unseen_form_and_the_gate_promotes_only_the_model_that_learned_it(stack: Stack, trained):
+    champion = stack.wait_for_model()["version"]
+    # Two forms neither drawn set has, interleaved in time: the later 30 % (held out) has both.
+    twos, sevens = style_drawings(2, "crossed_z", 40, 11), style_drawings(7, "hooked_foot", 40, 12)
+    correct(stack.frontend, [drawing for pair in zip(twos, sevens, strict=True) for drawing in pair])
+    client = MlflowClient(stack.mlflow)
+
+    # Worse: 600 MNIST images, one epoch. It sees the feedback, and the gate keeps the champion.
+    output, worse = retrain(stack, TRAINER_RUNS="baseline", TRAINER_EPOCHS="1", MNIST_TRAIN_LIMIT="600")
+    assert "labelled drawings to train on" in output and "not promoted" in output, output[-2000:]
+    assert worse.tags["stage"] == "Challenger" and "feedback_accuracy" in worse.tags
+    assert stack.production_version() == champion
+    run = client.get_run(worse.run_id)
+    inputs = {item.dataset.name: item.dataset for item in run.inputs.dataset_inputs}
+    assert "postgresql://postgres:5432/feedback" in inputs["feedback-held-out"].source
+    assert inputs["feedback-held-out"].digest == worse.tags["feedback_set_digest"]
+    assert run.data.metrics["feedback_accuracy"] == pytest.approx(float(worse.tags["feedback_accuracy"]), abs=1e-6)
+
+    # Better: the tuned run, longer, learning from the corrections. Promoted, and the predictor follows.
+    output, better = retrain(stack, TRAINER_RUNS="tuned", TRAINER_EPOCHS="5")
+    assert f"version {better.version} promoted" in output, output[-2000:]
+    assert "beats version" in better.tags["promotion"] and "feedback accuracy" in better.tags["promotion"]
+    assert stack.production_version() == better.version
+    wait_until(lambda: stack.wait_for_model()["version"] == better.version, 120, "the predictor serving it")
 
 
 def test_down_with_volumes_leaves_nothing(stack: Stack, mnist_full):

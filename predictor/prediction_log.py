@@ -182,12 +182,19 @@ class PredictionLog:
                 pause = min(pause * 2, RETRY_MAX_SECONDS)
 
     def _take(self, most: int) -> list[PredictionRecord]:
-        """Up to ``most`` records: waits for the first up to a flush interval, then takes what is there."""
+        """Up to ``most`` records: waits up to a flush interval for a first one, then one more for others.
+
+        Waiting for the others makes a busy second five INSERTs instead of one per answer.
+        """
         taken: list[PredictionRecord] = []
         if most <= 0:
             return taken
         try:
             taken.append(self.queue.get(timeout=FLUSH_SECONDS))
+        except queue.Empty:
+            return taken
+        self._stop.wait(FLUSH_SECONDS)
+        try:
             while len(taken) < most:
                 taken.append(self.queue.get_nowait())
         except queue.Empty:

@@ -7,6 +7,8 @@ import logging
 import os
 import subprocess
 import sys
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -245,3 +247,19 @@ def test_retention_deletes_old_unlabelled_records_only(database, tmp_path):
         assert sorted(row["id"] for row in rows(database)) == [f"{1:032x}", f"{2:032x}"]
     finally:
         pruner.stop()
+
+
+def test_the_writer_waits_a_flush_interval_for_more_records_so_busy_seconds_are_few_inserts(tmp_path):
+    prediction_log = PredictionLog(PredictorSettings(model_cache_dir=tmp_path / "cache"))  # never started
+    records = [record(datetime.now(UTC), n) for n in range(40)]
+
+    def arrive_one_every_2_ms() -> None:
+        for item in records:
+            prediction_log.queue.put(item)
+            time.sleep(0.002)
+
+    sender = threading.Thread(target=arrive_one_every_2_ms)
+    sender.start()
+    taken = prediction_log._take(200)
+    sender.join()
+    assert len(taken) >= 20, f"one INSERT for {len(taken)} record(s): the writer did not wait for the others"

@@ -26,10 +26,7 @@ from mlflow import MlflowClient
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from devkit.flywheel import accuracy, correct  # noqa: E402 - after the path set-up above
-from devkit.handwriting import UNSEEN_ALLOGRAPHS, style_drawings  # noqa: E402
-
-FRESH_SEED, SENT_SEED = 1001, 2002  # different writers for the drawings sent and those measured
+from devkit.flywheel import accuracy, correct, flywheel_drawings, wait_for_version  # noqa: E402 - after the path set-up
 
 
 def main() -> int:
@@ -44,14 +41,12 @@ def main() -> int:
     parser.add_argument("--alias", default="production")
     args = parser.parse_args()
 
-    forms = list(UNSEEN_ALLOGRAPHS)
-    fresh = {form: style_drawings(*form, args.fresh, FRESH_SEED + i) for i, form in enumerate(forms)}
-    # Interleaved, as people send them over time: the trainer's later, held-out part has every form.
-    per_form = [style_drawings(*form, args.sent, SENT_SEED + i) for i, form in enumerate(forms)]
-    sent = [drawing for group in zip(*per_form, strict=True) for drawing in group]
+    sent, fresh = flywheel_drawings(args.sent, args.fresh)
+    forms = list(fresh)
     client = MlflowClient(args.tracking_uri, args.tracking_uri)
     before_version = client.get_model_version_by_alias(args.model, args.alias)
-    before = {form: accuracy(args.frontend, drawings)[0] for form, drawings in fresh.items()}
+    wait_for_version(args.frontend, before_version.version)
+    before = {form: accuracy(args.frontend, drawings) for form, drawings in fresh.items()}
 
     wrong = correct(args.frontend, sent)
     print(f"sent {len(sent)} drawings with corrections; version {before_version.version} misread {wrong}")
@@ -63,13 +58,8 @@ def main() -> int:
         return 1
     print(f"retraining took {time.monotonic() - started:.0f} s")
     after_version = client.get_model_version_by_alias(args.model, args.alias)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:  # the predictor polls the registry
-        _, versions = accuracy(args.frontend, fresh[forms[0]][:10])
-        if versions == {after_version.version}:
-            break
-        time.sleep(3)
-    after = {form: accuracy(args.frontend, drawings)[0] for form, drawings in fresh.items()}
+    wait_for_version(args.frontend, after_version.version)  # the predictor polls the registry
+    after = {form: accuracy(args.frontend, drawings) for form, drawings in fresh.items()}
 
     def mnist(version) -> str:
         return f"{float(version.tags['test_accuracy']) * 100:.2f} %"
@@ -80,6 +70,8 @@ def main() -> int:
         label, name = form
         print(f"| fresh {name} {label}s ({args.fresh}) | {before[form] * 100:.1f} % | {after[form] * 100:.1f} % |")
     print(f"| MNIST test | {mnist(before_version)} | {mnist(after_version)} |")
+    drawn = [f"{float(v.tags['drawn_accuracy']) * 100:.2f} %" for v in (before_version, after_version)]
+    print(f"| drawn-digit set | {drawn[0]} | {drawn[1]} |")
     if "feedback_accuracy" in after_version.tags:
         print(f"| held-out feedback (gate) | – | {float(after_version.tags['feedback_accuracy']) * 100:.1f} % |")
     promoted = after_version.version != before_version.version

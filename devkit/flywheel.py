@@ -9,7 +9,31 @@ from __future__ import annotations
 import requests
 
 from devkit.drawing import png_bytes
-from devkit.handwriting import Drawing
+from devkit.handwriting import UNSEEN_ALLOGRAPHS, Drawing, style_drawings
+from devkit.services import wait_until
+
+FRESH_SEED, SENT_SEED = 1001, 2002  # different writers for the drawings sent and those measured
+
+
+def flywheel_drawings(sent: int, fresh: int) -> tuple[list[Drawing], dict[tuple[int, str], list[Drawing]]]:
+    """``sent`` drawings of each unseen form, interleaved, and ``fresh`` other ones of each form to measure on.
+
+    Interleaved as people send them over time, so the trainer's later, held-out part has every form.
+    """
+    forms = list(UNSEEN_ALLOGRAPHS)
+    per_form = [style_drawings(*form, sent, SENT_SEED + i) for i, form in enumerate(forms)]
+    interleaved = [drawing for group in zip(*per_form, strict=True) for drawing in group]
+    return interleaved, {form: style_drawings(*form, fresh, FRESH_SEED + i) for i, form in enumerate(forms)}
+
+
+def wait_for_version(frontend: str, version: str, timeout: float = 180) -> None:
+    """Wait until ten answers of ``/api/model`` in a row name ``version`` (each gunicorn worker follows on its own)."""
+
+    def served() -> bool:
+        answers = [requests.get(f"{frontend}/api/model", timeout=10) for _ in range(10)]
+        return all(answer.ok and answer.json().get("version") == version for answer in answers)
+
+    wait_until(served, timeout, f"version {version} served through {frontend}")
 
 
 def predict(frontend: str, drawing: Drawing) -> dict:
@@ -20,11 +44,10 @@ def predict(frontend: str, drawing: Drawing) -> dict:
     return answer.json()
 
 
-def accuracy(frontend: str, drawings: list[Drawing]) -> tuple[float, set[str]]:
-    """The share of ``drawings`` read right, and the model versions that answered."""
-    answers = [predict(frontend, drawing) for drawing in drawings]
-    right = sum(answer["digit"] == drawing.label for answer, drawing in zip(answers, drawings, strict=True))
-    return right / len(drawings), {answer["model"]["version"] for answer in answers}
+def accuracy(frontend: str, drawings: list[Drawing]) -> float:
+    """The share of ``drawings`` read right."""
+    right = sum(predict(frontend, drawing)["digit"] == drawing.label for drawing in drawings)
+    return right / len(drawings)
 
 
 def correct(frontend: str, drawings: list[Drawing]) -> int:

@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from devkit.flywheel import flywheel_drawings  # noqa: E402 - after the path set-up above
-from devkit.handwriting import Drawing  # noqa: E402
+from devkit.handwriting import Drawing, mnist_set  # noqa: E402
 from devkit.prediction_db import add_predictions, owner_settings, reader_env  # noqa: E402
 from devkit.services import MlflowServer, create_prediction_db, postgres_server, run_trainer  # noqa: E402
 from predictor import preprocess  # noqa: E402
@@ -35,9 +35,9 @@ from predictor.prediction_log import migrate  # noqa: E402
 MODEL = "Mnist_Best_Model"
 
 
-def model_input(drawings: list[Drawing]) -> np.ndarray:
-    """The drawings as the predictor's preprocessing gives them to the model: (N, 28, 28) in [0, 1]."""
-    return np.stack([preprocess.mnist_style(drawing.image) for drawing in drawings])
+def pixels(drawings: list[Drawing]) -> np.ndarray:
+    """The drawings as the predictor records them: its preprocessing, 28x28 uint8."""
+    return mnist_set(iter(drawings))["x"]
 
 
 def fresh_accuracy(onnx_path: Path, fresh: dict[tuple[int, str], np.ndarray]) -> dict[str, float]:
@@ -73,13 +73,14 @@ def main() -> None:
     args = parser.parse_args()
 
     sent, fresh_drawings = flywheel_drawings(150, 200)
-    fresh = {form: model_input(drawings) for form, drawings in fresh_drawings.items()}
+    # What the predictor gives the model (floats, as served), not the stored uint8 copy.
+    fresh = {form: np.stack([preprocess.mnist_style(d.image) for d in drawings])
+             for form, drawings in fresh_drawings.items()}  # fmt: skip
     with tempfile.TemporaryDirectory() as folder, postgres_server(Path(folder) / "pg", "pg", "pw", "mlflow") as pg:
         base = Path(folder)
         database = create_prediction_db(pg, "feedback")
         migrate(owner_settings(database).prediction_db_url)
-        pixels = (model_input(sent) * 255).round().astype(np.uint8)
-        add_predictions(database, pixels, [drawing.label for drawing in sent])
+        add_predictions(database, pixels(sent), [drawing.label for drawing in sent])
         print(json.dumps({"champion": champion_accuracy(args.store, base, fresh)}), flush=True)
         for weight in (int(w) for w in args.weights.split(",")):
             store = base / f"store-{weight}"

@@ -26,14 +26,18 @@ def flywheel_drawings(sent: int, fresh: int) -> tuple[list[Drawing], dict[tuple[
     return interleaved, {form: style_drawings(*form, fresh, FRESH_SEED + i) for i, form in enumerate(forms)}
 
 
+def served_versions(frontend: str) -> set[str | None]:
+    """The model versions ten ``/api/model`` answers in a row name (None: no model).
+
+    Each gunicorn worker follows the registry on its own: right after a promotion they may differ.
+    """
+    answers = [requests.get(f"{frontend}/api/model", timeout=10) for _ in range(10)]
+    return {answer.json().get("version") if answer.ok else None for answer in answers}
+
+
 def wait_for_version(frontend: str, version: str, timeout: float = 180) -> None:
-    """Wait until ten answers of ``/api/model`` in a row name ``version`` (each gunicorn worker follows on its own)."""
-
-    def served() -> bool:
-        answers = [requests.get(f"{frontend}/api/model", timeout=10) for _ in range(10)]
-        return all(answer.ok and answer.json().get("version") == version for answer in answers)
-
-    wait_until(served, timeout, f"version {version} served through {frontend}")
+    """Wait until every worker serves ``version``."""
+    wait_until(lambda: served_versions(frontend) == {version}, timeout, f"version {version} served through {frontend}")
 
 
 def predict(frontend: str, drawing: Drawing) -> dict:

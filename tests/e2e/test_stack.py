@@ -23,8 +23,7 @@ from mlflow import MlflowClient
 
 from devkit.compose_stack import ComposeStack, ensure_base_images, ensure_docker
 from devkit.drawing import SEVEN, png_bytes, redraw, stroke_digit
-from devkit.flywheel import correct
-from devkit.handwriting import style_drawings
+from devkit.flywheel import correct, flywheel_drawings, served_versions
 from devkit.services import free_port, wait_until
 from trainer.promotion import Candidate, Scores, select_best
 
@@ -61,8 +60,7 @@ class Stack:
         """
 
         def every_worker_serves() -> bool:
-            answers = [requests.get(f"{self.frontend}/api/model", timeout=5) for _ in range(10)]
-            versions = {answer.json().get("version") if answer.ok else None for answer in answers}
+            versions = served_versions(self.frontend)
             return len(versions) == 1 and None not in versions
 
         wait_until(every_worker_serves, timeout, "a model served by every worker, through the frontend")
@@ -374,8 +372,8 @@ def retrain(stack: Stack, **settings: str) -> tuple[str, object]:
 def test_people_correct_an_unseen_form_and_the_gate_promotes_only_the_model_that_learned_it(stack: Stack, trained):
     champion = stack.wait_for_model()["version"]
     # Two forms neither drawn set has, interleaved in time: the later 30 % (held out) has both.
-    twos, sevens = style_drawings(2, "crossed_z", 40, 11), style_drawings(7, "hooked_foot", 40, 12)
-    correct(stack.frontend, [drawing for pair in zip(twos, sevens, strict=True) for drawing in pair])
+    sent, _ = flywheel_drawings(sent=40, fresh=0)
+    correct(stack.frontend, sent)
     client = MlflowClient(stack.mlflow)
 
     # Worse: 600 MNIST images, one epoch. It sees the feedback, and the gate keeps the champion.

@@ -387,8 +387,10 @@ def test_people_correct_an_unseen_form_and_the_gate_promotes_only_the_model_that
     assert inputs["feedback-held-out"].digest == worse.tags["feedback_set_digest"]
     assert run.data.metrics["feedback_accuracy"] == pytest.approx(float(worse.tags["feedback_accuracy"]), abs=1e-6)
 
-    # Better: the tuned run, longer, learning from the corrections. Promoted, and the predictor follows.
-    output, better = retrain(stack, TRAINER_RUNS="tuned", TRAINER_EPOCHS="5")
+    # Better: the tuned run on all of MNIST, learning from the corrections. On 20,000 images it can
+    # land 0.25 points under the champion on the 2,000 test digits (seen once), and the gate then
+    # rightly keeps the champion. Promoted, and the predictor follows.
+    output, better = retrain(stack, TRAINER_RUNS="tuned", TRAINER_EPOCHS="5", MNIST_TRAIN_LIMIT="0")
     assert f"version {better.version} promoted" in output, output[-2000:]
     assert "beats version" in better.tags["promotion"] and "feedback accuracy" in better.tags["promotion"]
     assert stack.production_version() == better.version

@@ -1,10 +1,10 @@
 """Accuracy on drawn digits, per writing style and per digit: the predictor's preprocessing against a plain resize.
 
 The drawings are the drawn-digit evaluation set (``devkit/handwriting.py``: pen strokes of the
-evaluation allographs plus MNIST's own writers re-traced, on a 280-pixel canvas in the page's four
-styles), made afresh from the same seeds. Each is encoded as PNG, decoded and read by the served
-ONNX model through both pipelines; with ``--api`` the PNGs go to a running stack's
-``/api/predict`` instead, the path a person's drawing takes:
+evaluation allographs, a share of them written fast, plus MNIST's own writers re-traced, on a
+280-pixel canvas in the page's four styles), made afresh from the same seeds. Each is encoded as
+PNG, decoded and read by the served ONNX model through both pipelines; with ``--api`` the PNGs go
+to a running stack's ``/api/predict`` instead, the path a person's drawing takes:
 
     python benchmarks/drawn_digits.py --tracking-uri http://localhost:5000   # the production model
     python benchmarks/drawn_digits.py --onnx model.onnx --count 1000
@@ -104,6 +104,11 @@ def main() -> int:
     print(table("drawings", everything + [(d, labels == int(d)) for d in "0123456789"], labels, columns))
     print()
     print(table("digit and style", [(s, styles == s) for s in sorted(set(styles))], labels, columns))
+    print()
+    fast = np.array([d.fast for d in drawings])
+    allographs = np.array([d.allograph != "mnist_writer" for d in drawings])
+    pace = [("smooth strokes", allographs & ~fast), ("fast strokes (straight segments)", allographs & fast)]
+    print(table("evaluation allographs, written", pace, labels, columns))
     wrong = np.flatnonzero(predicted != labels)
     confusions = Counter(f"{labels[i]} read as {predicted[i]}" for i in wrong).most_common(8)
     print("\nMost frequent confusions: " + ", ".join(f"{name} ({count})" for name, count in confusions))

@@ -53,6 +53,20 @@ def test_the_evaluation_set_has_the_hard_forms_and_no_training_drawing():
     assert set(handwriting.EVALUATION_ALLOGRAPHS[1]) != set(handwriting.TRAINING_ALLOGRAPHS[1])
 
 
+def test_a_fast_stroke_is_straight_segments_between_pointer_events():
+    curve = handwriting.catmull_rom([(0.0, 0.0), (0.5, 0.6), (1.0, 0.0)])
+    events = np.array(handwriting.pointer_events(curve, spacing=0.3))
+    gaps = np.hypot(*np.diff(events, axis=0).T)
+    np.testing.assert_allclose([events[0], events[-1]], [curve[0], curve[-1]])
+    assert 4 <= len(events) < len(curve) / 3
+    assert gaps.max() <= 0.3 and gaps.min() > 0.2  # evenly spaced, no closer than the pen moved
+
+
+def test_about_a_third_of_the_evaluation_allographs_are_written_fast():
+    drawn = list(handwriting.drawings(300, 20261201, handwriting.EVALUATION_WRITER, handwriting.EVALUATION_ALLOGRAPHS))
+    assert 0.2 < np.mean([d.fast for d in drawn]) < 0.4
+
+
 def shape_statistics(images: np.ndarray) -> dict[str, np.ndarray]:
     """Per 28x28 digit: bounding-box side (ink > 0.15), centre of mass (row, col), share of ink pixels."""
     sides, centres, ink = [], [], []

@@ -106,8 +106,8 @@ def main() -> int:
     print(table("digit and style", [(s, styles == s) for s in sorted(set(styles))], labels, columns))
     print()
     fast = np.array([d.fast for d in drawings])
-    allographs = np.array([d.allograph != "mnist_writer" for d in drawings])
-    pace = [("smooth strokes", allographs & ~fast), ("fast strokes (straight segments)", allographs & fast)]
+    authored = np.array([d.allograph != "mnist_writer" for d in drawings])
+    pace = [("smooth strokes", authored & ~fast), ("fast strokes (straight segments)", authored & fast)]
     print(table("evaluation allographs, written", pace, labels, columns))
     wrong = np.flatnonzero(predicted != labels)
     confusions = Counter(f"{labels[i]} read as {predicted[i]}" for i in wrong).most_common(8)

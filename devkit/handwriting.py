@@ -261,11 +261,6 @@ def pointer_events(curve: list[tuple[float, float]], spacing: float) -> Stroke:
     return list(zip(np.interp(at, along, points[:, 0]), np.interp(at, along, points[:, 1]), strict=True))
 
 
-def is_fast(rng: np.random.Generator, writer: Writer) -> bool:
-    """Whether this drawing is written fast; a writer who never is draws no random number for it."""
-    return writer.fast > 0 and bool(rng.random() < writer.fast)
-
-
 def strokes_of(
     template_strokes: list[list], rng: np.random.Generator, writer: Writer, fast: bool = False
 ) -> list[Stroke]:
@@ -334,6 +329,13 @@ def render(strokes: list[Stroke], rng: np.random.Generator, writer: Writer, styl
     return on_canvas(np.asarray(ink.reduce(SUPERSAMPLE), dtype=np.float32) / 255.0, style)
 
 
+def draw(template: list[list], label: int, allograph: str, rng: np.random.Generator, writer: Writer) -> Drawing:
+    """One drawing of an allograph: a random canvas style, written fast or not, by ``writer``."""
+    style = CANVAS_STYLES[int(rng.integers(len(CANVAS_STYLES)))]
+    fast = writer.fast > 0 and bool(rng.random() < writer.fast)  # never fast: no draw, older sets stay as they were
+    return Drawing(render(strokes_of(template, rng, writer, fast), rng, writer, style), label, allograph, style, fast)
+
+
 def drawings(count: int, seed: int, writer: Writer, allographs: dict[int, dict[str, list[list]]]) -> Iterator[Drawing]:
     """``count`` drawings, the digits and their allographs in turn, everything else at random."""
     rng = np.random.default_rng(seed)
@@ -341,10 +343,7 @@ def drawings(count: int, seed: int, writer: Writer, allographs: dict[int, dict[s
         label = index % 10
         names = list(allographs[label])
         allograph = names[(index // 10) % len(names)]
-        style = CANVAS_STYLES[int(rng.integers(len(CANVAS_STYLES)))]
-        fast = is_fast(rng, writer)
-        strokes = strokes_of(allographs[label][allograph], rng, writer, fast)
-        yield Drawing(render(strokes, rng, writer, style), label, allograph, style, fast)
+        yield draw(allographs[label][allograph], label, allograph, rng, writer)
 
 
 def style_drawings(label: int, allograph: str, count: int, seed: int, writer: Writer | None = None) -> list[Drawing]:
@@ -352,13 +351,7 @@ def style_drawings(label: int, allograph: str, count: int, seed: int, writer: Wr
     rng = np.random.default_rng(seed)
     writer = writer or EVALUATION_WRITER
     template = UNSEEN_ALLOGRAPHS[(label, allograph)]
-    result = []
-    for _ in range(count):
-        style = CANVAS_STYLES[int(rng.integers(len(CANVAS_STYLES)))]
-        fast = is_fast(rng, writer)
-        strokes = strokes_of(template, rng, writer, fast)
-        result.append(Drawing(render(strokes, rng, writer, style), label, allograph, style, fast))
-    return result
+    return [draw(template, label, allograph, rng, writer) for _ in range(count)]
 
 
 def mnist_writers(count: int, seed: int) -> Iterator[Drawing]:

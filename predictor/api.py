@@ -43,8 +43,9 @@ def served_model() -> LoadedModel:
 @api.post("/predict")
 def predict() -> Response:
     """Read the drawn digit in the request and answer what the served model thinks it is."""
+    upload = image_bytes()  # first: the request's own errors come before the service's state
     model = served_model()
-    image = preprocess.decode(image_bytes(), current_app.config["MAX_IMAGE_PIXELS"])
+    image = preprocess.decode(upload, current_app.config["MAX_IMAGE_PIXELS"])
     digit = preprocess.mnist_style(image)
     probabilities = model.predict(digit[np.newaxis, :, :, np.newaxis])[0].astype(np.float64)
     probabilities /= probabilities.sum()

@@ -193,7 +193,8 @@ def test_nginx_serves_headers_config_and_proxies_the_api(stack):
         assert requests.get(f"{stack['site']}/api/{path}", timeout=5).status_code == 200, path
     too_big = requests.post(stack["site"] + "/api/predict", data=b"x" * 6_000_000,
                             headers={"Content-Type": "image/png"}, timeout=10)  # fmt: skip
-    assert too_big.status_code == 413
+    assert too_big.status_code == 413, too_big.text
+    assert too_big.json()["error"] == "payload_too_large", "the predictor's own answer, passed on by nginx"
 
 
 def test_no_model_yet_tells_the_user_to_train(browser, tmp_path):

@@ -1,8 +1,10 @@
 """Real gunicorn with the predictor's configuration: no answer is cut off.
 
-When the app answers before reading the whole request body (with no model, ``/predict`` says 503 at
-once), a plain close would make the kernel reset the connection and could cut the answer short;
-gunicorn drains the unread bytes before closing, so the answer arrives whole.
+When the app answers before reading the whole request body (a type it does not take: 415 at once),
+a plain close would make the kernel reset the connection and could cut the answer short. gunicorn
+drains up to 64 KB of unread bytes before closing; a body refused as too large (413) the app reads
+to its end itself (``predictor.errors.discard_refused_body``), so a client or nginx still sending
+it gets the answer too.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def predictor(tmp_path_factory):
-    """A predictor with no model (its tracking URI leads nowhere): /health answers, /predict says 503."""
+    """A predictor with no model (its tracking URI leads nowhere): /health answers, a good /predict gets 503."""
     base = tmp_path_factory.mktemp("gunicorn")
     nowhere = f"http://{LOOPBACK}:{free_port()}"
     with predictor_server(nowhere, base / "cache", base / "predictor.log") as (url, _process, _started):
@@ -35,6 +37,12 @@ def read_to_end(client: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
+def raw_upload(body: bytes, content_type: str = "image/png") -> bytes:
+    """A POST of ``body`` to /predict, as bytes on the wire."""
+    head = f"POST /predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\n"
+    return head.encode() + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+
 def answer_parts(raw: bytes) -> tuple[str, dict[str, str], bytes]:
     head, _, body = raw.partition(b"\r\n\r\n")
     status, *lines = head.decode("latin-1").split("\r\n")
@@ -43,16 +51,30 @@ def answer_parts(raw: bytes) -> tuple[str, dict[str, str], bytes]:
 
 
 def test_a_request_whose_body_was_left_unread_gets_its_whole_answer(predictor):
-    body = b"\x89PNG" + b"x" * 20_000  # never read: with no model, /predict answers 503 first
-    head = (
-        f"POST /predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: image/png\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
+    body = b"x" * 20_000  # never read: /predict refuses the type at once
     with socket.create_connection((LOOPBACK, predictor)) as client:
-        client.sendall(head.encode() + body)
+        client.sendall(raw_upload(body, "text/plain"))
         status, headers, answer = answer_parts(read_to_end(client))
-    assert status.startswith("HTTP/1.1 503")
+    assert status.startswith("HTTP/1.1 415")
     assert len(answer) == int(headers["content-length"]), "the answer arrived whole, not cut by a reset"
-    assert json.loads(answer)["error"] == "model_unavailable"
+    assert json.loads(answer)["error"] == "unsupported_media_type"
+
+
+def test_a_body_refused_as_too_large_is_read_to_its_end_and_answered(predictor):
+    body = b"x" * 15_000_000  # more than the kernel buffers hold: the client is still sending at the answer
+    with socket.create_connection((LOOPBACK, predictor)) as client:
+        client.sendall(raw_upload(body))  # a reset would raise here (BrokenPipeError, ConnectionResetError)
+        status, headers, answer = answer_parts(read_to_end(client))
+    assert status.startswith("HTTP/1.1 413")
+    assert len(answer) == int(headers["content-length"])
+    assert json.loads(answer)["error"] == "payload_too_large"
+
+
+def test_a_request_is_judged_before_the_missing_model(predictor):
+    with socket.create_connection((LOOPBACK, predictor)) as client:
+        client.sendall(raw_upload(b"\x89PNG" + b"x" * 20_000))  # read, then: no model to read it
+        status, _headers, answer = answer_parts(read_to_end(client))
+    assert status.startswith("HTTP/1.1 503") and json.loads(answer)["error"] == "model_unavailable"
 
 
 def test_a_health_check_answers_with_connection_close(predictor):

@@ -69,16 +69,17 @@ def elastic(seed: int) -> keras.layers.Layer:
     )
 
 
-def shear(seed: int) -> keras.layers.Layer:
-    """Horizontal shear up to 0.2 (about 11 degrees) either way."""
-    return keras.layers.RandomShear(x_factor=0.2, fill_mode="constant", seed=seed)
+def shear(factor: float) -> Callable[[int], keras.layers.Layer]:
+    """Horizontal shear up to ``factor`` either way (0.2: about 11 degrees)."""
+    return lambda seed: keras.layers.RandomShear(x_factor=factor, fill_mode="constant", seed=seed)
 
 
 # What each change adds to run 3's augmentation. Backgrounds are black (0) like MNIST's.
 CHANGES: dict[str, tuple[str, Change | None]] = {
     "control": ("nothing more (control)", None),
     "elastic": ("elastic distortion (`RandomElasticTransform`, half the images, scale 1-3)", keras_layer(elastic)),
-    "shear": ("horizontal shear (`RandomShear(x_factor=0.2)`)", keras_layer(shear)),
+    "shear": ("horizontal shear (`RandomShear(x_factor=0.2)`)", keras_layer(shear(0.2))),
+    "light_shear": ("light horizontal shear (`RandomShear(x_factor=0.1)`)", keras_layer(shear(0.1))),
     "thinning": ("thinner strokes too (2x2 erosion on 20 %)", thinner(0.2)),
 }
 

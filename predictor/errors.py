@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, jsonify, request
-from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
-from werkzeug.wsgi import get_input_stream
+from flask import Flask, Response, current_app, jsonify
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from predictor.preprocess import ImageError
 
@@ -24,25 +23,6 @@ IMAGE_ERROR_STATUS = {
     "image_too_large": 413,
     "empty_image": 422,
 }
-
-
-# What nginx in front lets through (client_max_body_size, frontend/templates/default.conf.template).
-REFUSED_BODY_READ_LIMIT = 16 * 1024 * 1024
-
-
-def discard_refused_body(at_most: int = REFUSED_BODY_READ_LIMIT) -> None:
-    """Read to its end (at most ``at_most`` bytes) a request body refused as too large.
-
-    gunicorn reads only 64 KB of an unread body when it closes the connection; beyond that the
-    kernel resets it, and nginx, still sending the body, answers "predictor unavailable" instead
-    of this 413.
-    """
-    stream = get_input_stream(request.environ)  # stops at Content-Length, as WSGI requires
-    try:
-        while at_most > 0 and (chunk := stream.read(min(at_most, 64 * 1024))):
-            at_most -= len(chunk)
-    except ClientDisconnected:
-        pass  # the client gave up sending: nothing left to read
 
 
 class ApiError(Exception):
@@ -73,7 +53,6 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error: RequestEntityTooLarge) -> tuple[Response, int]:
-        discard_refused_body()
         limit = current_app.config["MAX_CONTENT_LENGTH"]
         return error_response(413, "payload_too_large", f"The request body is larger than {limit} bytes.")
 

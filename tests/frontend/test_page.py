@@ -1,12 +1,9 @@
 """The drawing page in real headless Chromium, through real nginx, to real gunicorn and a trained model.
 
-Chromium is the system's (CHROMIUM_PATH, or chromium on PATH; the test-runner image has Debian's),
-driven by Playwright for Python: the suite does not depend on Playwright downloading its own browser.
+Chromium comes from tests/frontend/conftest.py.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import psycopg2
 import pytest
@@ -16,7 +13,6 @@ from devkit.services import (
     REPO_ROOT,
     MlflowServer,
     create_prediction_db,
-    find_program,
     free_port,
     nginx_server,
     postgres_server,
@@ -29,7 +25,6 @@ from devkit.services import (
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = str(find_program("CHROMIUM_PATH", ("chromium", "chromium-browser"), "/usr/bin/chromium"))
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 # Mouse strokes as a person would draw them, in fractions of the canvas; one list per stroke.
 DIGITS = {
@@ -66,22 +61,6 @@ def stack(tmp_path_factory, mnist_full):
                            "database": database, "pg_folder": base / "pg"}  # fmt: skip
     finally:
         tracking.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (CI's .ci/run does)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        yield browser
-        browser.close()
 
 
 @pytest.fixture()

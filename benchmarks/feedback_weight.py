@@ -102,7 +102,8 @@ def main() -> None:
                 promoted = client.get_model_version_by_alias(MODEL, "production").version == newest.version
                 print(json.dumps({"weight": weight, "fresh": fresh_accuracy(Path(onnx) / "model.onnx", fresh),
                                   "test_accuracy": newest.tags["test_accuracy"],
-                                  "drawn_accuracy": newest.tags["drawn_accuracy"],
+                                  "real_pen_accuracy": newest.tags["real_pen_accuracy"],
+                                  "synthetic_drawn_accuracy": newest.tags["synthetic_drawn_accuracy"],
                                   "feedback_accuracy": newest.tags.get("feedback_accuracy"), "promoted": promoted,
                                   "decision": newest.tags.get("promotion")}), flush=True)  # fmt: skip
             finally:

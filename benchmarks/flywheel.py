@@ -70,8 +70,10 @@ def main() -> int:
         label, name = form
         print(f"| fresh {name} {label}s ({args.fresh}) | {before[form] * 100:.1f} % | {after[form] * 100:.1f} % |")
     print(f"| MNIST test | {mnist(before_version)} | {mnist(after_version)} |")
-    drawn = [f"{float(v.tags['drawn_accuracy']) * 100:.2f} %" for v in (before_version, after_version)]
-    print(f"| drawn-digit set | {drawn[0]} | {drawn[1]} |")
+    real = [f"{float(v.tags.get('real_pen_accuracy', 'nan')) * 100:.2f} %" for v in (before_version, after_version)]
+    print(f"| real pens (UJI) | {real[0]} | {real[1]} |")
+    drawn = [f"{float(v.tags['synthetic_drawn_accuracy']) * 100:.2f} %" for v in (before_version, after_version)]
+    print(f"| synthetic drawn-digit set | {drawn[0]} | {drawn[1]} |")
     if "feedback_accuracy" in after_version.tags:
         print(f"| held-out feedback (gate) | – | {float(after_version.tags['feedback_accuracy']) * 100:.1f} % |")
     promoted = after_version.version != before_version.version

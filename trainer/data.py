@@ -120,17 +120,23 @@ def load_splits(
     )
 
 
-# Drawings the way the page sends them, already preprocessed by the predictor's pipeline (28x28),
-# made by devkit/handwriting.py and shipped with the trainer: the evaluation set every run is
-# measured on, and the synthetic writing styles mixed into training (never the same drawing).
+# The evaluation and training sets the trainer ships (trainer/data/README.md says what each is).
+# Real people's pen-drawn digits (UJI Pen Characters v2), drawn on the page's canvas and
+# preprocessed by the predictor's pipeline: every run is evaluated on them, never trained on them.
+# Synthetic drawings of the way the page sends digits (devkit/handwriting.py): an evaluation set,
+# and the writing styles mixed into training (never the same drawing).
 DATA_DIR = Path(__file__).resolve().parent / "data"
+REAL_PENS = DATA_DIR / "real_pens.npz"
 DRAWN_EVALUATION = DATA_DIR / "drawn_digits_eval.npz"
 DRAWN_TRAINING = DATA_DIR / "drawn_digits_train.npz"
 
 
 @dataclass(frozen=True)
 class DrawnDigits:
-    """Drawn digits as the model sees them: images (N, 28, 28, 1) in [0, 1], labels, and each one's style."""
+    """Drawn digits as the model sees them: images (N, 28, 28, 1) in [0, 1], labels, and a group each.
+
+    The group is a synthetic drawing's writing style, or a real drawing's writer.
+    """
 
     x: np.ndarray
     y: np.ndarray
@@ -141,13 +147,18 @@ class DrawnDigits:
         return len(self.y)
 
 
-def load_drawn(path: Path, limit: int = 0) -> DrawnDigits:
-    """A drawn-digit set (``x`` uint8 28x28, ``y``, ``allograph``), the first ``limit`` of it (0 = all)."""
+def load_drawn(path: Path, limit: int = 0, group: str = "allograph") -> DrawnDigits:
+    """A drawn-digit set (``x`` uint8 28x28, ``y``, and ``group``), the first ``limit`` of it (0 = all)."""
     if not path.is_file():
-        raise DataError(f"drawn-digit set not found: {path} (python -m devkit.handwriting writes it)")
+        raise DataError(f"drawn-digit set not found: {path} (devkit/ writes it; see trainer/data/README.md)")
     with np.load(path, allow_pickle=False) as data:
-        x, y, style = data["x"], data["y"], data["allograph"]
+        x, y, style = data["x"], data["y"], data[group]
     if limit:
         x, y, style = x[:limit], y[:limit], style[:limit]
     _validate(x, y, "drawn-digit")
     return DrawnDigits(to_model_input(x), y.astype(np.int64), style, path.resolve().as_uri())
+
+
+def load_real_pens(path: Path = REAL_PENS) -> DrawnDigits:
+    """Real people's pen-drawn digits, grouped by writer."""
+    return load_drawn(path, group="writer")

@@ -25,16 +25,37 @@ from mlflow.exceptions import MlflowException
 
 from trainer import plots
 from trainer.augment import training_dataset
-from trainer.data import DRAWN_EVALUATION, DRAWN_TRAINING, DataError, DrawnDigits, MnistSplits, load_drawn, load_splits
-from trainer.experiments import DRAWN_STYLES_SHARE, RunConfig, select_runs
+from trainer.data import (
+    DRAWN_EVALUATION,
+    DRAWN_TRAINING,
+    DataError,
+    DrawnDigits,
+    MnistSplits,
+    load_drawn,
+    load_real_pens,
+    load_splits,
+)
+from trainer.experiments import DRAWN_STYLES_SHARE, STYLE_MARKS_SHARE, RunConfig, select_runs
 from trainer.export import ExportMismatchError, log_models
 from trainer.feedback import Feedback, load_feedback
 from trainer.input_stats import MNIST_STATS_ARTIFACT, input_stats
 from trainer.models import build_model, learning_rate_for
 from trainer.promotion import Candidate, PromotionResult, Scores, register_and_promote, select_best
 from trainer.settings import TrainerSettings
-from trainer.tags import DRAWN_DIGEST_TAG, FEEDBACK_DIGEST_TAG, REASON_TAG, RUN_KEY_TAG, TEST_DIGEST_TAG
+from trainer.style_marks import MarkedDigits, marked_digits
+from trainer.tags import (
+    FEEDBACK_DIGEST_TAG,
+    REAL_PEN_DIGEST_TAG,
+    REAL_PENS_ARTIFACT,
+    REASON_TAG,
+    RUN_KEY_TAG,
+    SYNTHETIC_DRAWN_DIGEST_TAG,
+    TEST_DIGEST_TAG,
+)
 from trainer.tracking import TrackingUnavailableError, connect, where_results_went
+
+# MLflow shows this tag as the run's description (what ``start_run(description=...)`` sets).
+RUN_DESCRIPTION_TAG = "mlflow.note.content"
 
 
 class TrainingDivergedError(Exception):
@@ -43,27 +64,31 @@ class TrainingDivergedError(Exception):
 
 @dataclass(frozen=True)
 class TrainingData:
-    """What one training reads: MNIST, drawn styles, the drawn-digit set, people's labelled drawings.
+    """What one training reads: MNIST, marked MNIST digits, synthetic styles, the evaluation sets, feedback.
 
-    The drawn styles and the earlier feedback are mixed into the training set. Every run is
-    evaluated on MNIST test, the drawn-digit set and the held-out feedback.
+    MNIST digits with the forms people write drawn on (``marked``), the synthetic styles and the
+    earlier feedback are mixed into the training set. Every run is evaluated on MNIST test, real
+    people's pens, the synthetic drawn-digit set and the held-out feedback; the real pens are never
+    trained on.
     """
 
     mnist: MnistSplits
+    marked: MarkedDigits
     styles: DrawnDigits
+    real_pens: DrawnDigits
     drawn: DrawnDigits
     feedback: Feedback | None = None
     feedback_weight: int = 0  # times each earlier labelled drawing is repeated in the training set
 
     @property
     def x_train(self) -> np.ndarray:
-        """MNIST's training images, the drawn styles, then the earlier feedback ``feedback_weight`` times."""
-        return np.concatenate([self.mnist.x_train, self.styles.x, *self._feedback_copies("x")])
+        """MNIST training images, marked ones, synthetic styles, earlier feedback (``feedback_weight`` times)."""
+        return np.concatenate([self.mnist.x_train, self.marked.x, self.styles.x, *self._feedback_copies("x")])
 
     @property
     def y_train(self) -> np.ndarray:
         """Their labels."""
-        return np.concatenate([self.mnist.y_train, self.styles.y, *self._feedback_copies("y")])
+        return np.concatenate([self.mnist.y_train, self.marked.y, self.styles.y, *self._feedback_copies("y")])
 
     def _feedback_copies(self, field: str) -> list[np.ndarray]:
         if self.feedback is None or not self.feedback_weight:
@@ -72,13 +97,18 @@ class TrainingData:
 
 
 def load_training_data(settings: TrainerSettings) -> TrainingData:
-    """MNIST as configured, drawn styles in proportion to its training images, the drawn-digit set, feedback."""
+    """MNIST as configured, synthetic styles in proportion to it, the evaluation sets, and feedback."""
     mnist = load_splits(
         settings.mnist_path, settings.mnist_train_limit, settings.mnist_test_limit, settings.validation_fraction
     )
+    marked = marked_digits(
+        mnist.x_train, mnist.y_train, round(len(mnist.x_train) * STYLE_MARKS_SHARE), settings.trainer_seed
+    )
     styles = load_drawn(DRAWN_TRAINING, limit=max(1, round(len(mnist.x_train) * DRAWN_STYLES_SHARE)))
     feedback = load_feedback(settings, settings.feedback_holdout_fraction, settings.feedback_min_labelled)
-    return TrainingData(mnist, styles, load_drawn(DRAWN_EVALUATION), feedback, settings.feedback_weight)
+    return TrainingData(
+        mnist, marked, styles, load_real_pens(), load_drawn(DRAWN_EVALUATION), feedback, settings.feedback_weight
+    )
 
 
 @dataclass
@@ -117,13 +147,17 @@ class EpochTimer(keras.callbacks.Callback):
         mlflow.log_metric("epoch_seconds", self.durations[-1], step=epoch)
 
 
-def _log_datasets(data: TrainingData) -> Scores:
-    """Log the training and evaluation sets as run inputs; return their digests (in Scores without figures)."""
+def _log_datasets(data: TrainingData) -> dict[str, str]:
+    """Log the training and evaluation sets as run inputs; return each set's digest by name."""
     mnist = data.mnist
-    sets = [("training", "mnist-train", mnist.x_train, mnist.y_train, mnist.source),
-            ("training", "drawn-styles", data.styles.x, data.styles.y, data.styles.source),
-            ("testing", "mnist-test", mnist.x_test, mnist.y_test, mnist.source),
-            ("evaluation", "drawn-digits", data.drawn.x, data.drawn.y, data.drawn.source)]  # fmt: skip
+    sets = [
+        ("training", "mnist-train", mnist.x_train, mnist.y_train, mnist.source),
+        ("training", "mnist-train-marked", data.marked.x, data.marked.y, mnist.source),
+        ("training", "synthetic-styles", data.styles.x, data.styles.y, data.styles.source),
+        ("testing", "mnist-test", mnist.x_test, mnist.y_test, mnist.source),
+        ("evaluation", "real-pens", data.real_pens.x, data.real_pens.y, data.real_pens.source),
+        ("evaluation", "synthetic-drawn-digits", data.drawn.x, data.drawn.y, data.drawn.source),
+    ]
     if (feedback := data.feedback) is not None:
         # MLflow has no source type for a database query: a "code" source that names the database.
         source = CodeDatasetSource({"database": feedback.source, "held_out_from": feedback.cutoff.isoformat()})
@@ -139,8 +173,7 @@ def _log_datasets(data: TrainingData) -> Scores:
             dataset = mlflow.data.from_numpy(x, targets=y, source=source, name=name)
             mlflow.log_input(dataset, context=context)
             digests[name] = dataset.digest
-    return Scores(float("nan"), float("nan"), digests["mnist-test"], digests["drawn-digits"], None,
-                  digests.get("feedback-held-out", ""))  # fmt: skip
+    return digests
 
 
 def accuracy_by_style(drawn: DrawnDigits, predicted: np.ndarray) -> dict[str, float]:
@@ -153,25 +186,48 @@ def accuracy_by_style(drawn: DrawnDigits, predicted: np.ndarray) -> dict[str, fl
     return result
 
 
+def real_pen_figures(real_pens: DrawnDigits, predicted: np.ndarray) -> dict[str, object]:
+    """Accuracy on the real pens per digit, and every misreading: ``{"by_digit": ..., "confusions": ...}``.
+
+    ``confusions`` lists ``{"written", "read", "count"}``, most frequent first.
+    """
+    by_digit = {str(d): round(float((predicted[real_pens.y == d] == d).mean()), 4) for d in range(10)}
+    wrong = real_pens.y != predicted
+    pairs, counts = np.unique(np.stack([real_pens.y[wrong], predicted[wrong]], axis=1), axis=0, return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    confusions = [{"written": int(pairs[i][0]), "read": int(pairs[i][1]), "count": int(counts[i])} for i in order]
+    return {"by_digit": by_digit, "confusions": confusions}
+
+
 def _log_evaluation(model: keras.Model, data: TrainingData, history: dict, title: str) -> tuple[float, Scores]:
-    """Evaluate on MNIST test, the drawn digits and the held-out feedback, log metrics and figures.
+    """Evaluate on MNIST test, real pens, the synthetic drawn digits and the held-out feedback; log it all.
 
     Returns the test loss and the scores (without digests).
     """
-    mnist, drawn = data.mnist, data.drawn
+    mnist, real_pens, drawn = data.mnist, data.real_pens, data.drawn
     test_loss, test_accuracy = model.evaluate(mnist.x_test, mnist.y_test, batch_size=1000, verbose=0)
     probabilities = model.predict(mnist.x_test, batch_size=1000, verbose=0)
     predicted = probabilities.argmax(axis=1)
+    real_probabilities = model.predict(real_pens.x, batch_size=1000, verbose=0)
+    real_predicted = real_probabilities.argmax(axis=1)
+    real_pen_accuracy = float((real_predicted == real_pens.y).mean())
     drawn_probabilities = model.predict(drawn.x, batch_size=1000, verbose=0)
     drawn_predicted = drawn_probabilities.argmax(axis=1)
-    drawn_accuracy = float((drawn_predicted == drawn.y).mean())
+    synthetic_drawn_accuracy = float((drawn_predicted == drawn.y).mean())
     feedback_accuracy = None
     if data.feedback is not None:
         held_out = data.feedback.held_out
         feedback_accuracy = float((model.predict(held_out.x, verbose=0).argmax(axis=1) == held_out.y).mean())
         mlflow.log_metric("feedback_accuracy", feedback_accuracy)
-    mlflow.log_metrics({"test_loss": float(test_loss), "test_accuracy": float(test_accuracy),
-                        "drawn_accuracy": drawn_accuracy})  # fmt: skip
+    mlflow.log_metrics(
+        {
+            "test_loss": float(test_loss),
+            "test_accuracy": float(test_accuracy),
+            "real_pen_accuracy": real_pen_accuracy,
+            "synthetic_drawn_accuracy": synthetic_drawn_accuracy,
+        }
+    )
+    mlflow.log_dict(real_pen_figures(real_pens, real_predicted), REAL_PENS_ARTIFACT)
     mlflow.log_dict(accuracy_by_style(drawn, drawn_predicted), "drawn/accuracy_by_style.json")
     mlflow.log_dict(input_stats(mnist.x_test, mnist.y_test).as_dict(), MNIST_STATS_ARTIFACT)
     figures = {
@@ -180,14 +236,37 @@ def _log_evaluation(model: keras.Model, data: TrainingData, history: dict, title
         "plots/misclassified.png": plots.misclassified_grid(
             mnist.x_test, mnist.y_test, predicted, probabilities.max(axis=1), title
         ),
+        "plots/real_pen_confusion_matrix.png": plots.confusion_matrix(
+            real_pens.y, real_predicted, f"{title}, real pens"
+        ),
+        "plots/real_pen_misclassified.png": plots.misclassified_grid(
+            real_pens.x, real_pens.y, real_predicted, real_probabilities.max(axis=1), f"{title}, real pens"
+        ),
         "plots/drawn_misclassified.png": plots.misclassified_grid(
-            drawn.x, drawn.y, drawn_predicted, drawn_probabilities.max(axis=1), f"{title}, drawn digits"
+            drawn.x, drawn.y, drawn_predicted, drawn_probabilities.max(axis=1), f"{title}, synthetic drawn digits"
         ),
     }
     for path, figure in figures.items():
         mlflow.log_figure(figure, path)
         plots.plt.close(figure)
-    return float(test_loss), Scores(float(test_accuracy), drawn_accuracy, feedback_accuracy=feedback_accuracy)
+    scores = Scores(
+        test_accuracy=float(test_accuracy),
+        real_pen_accuracy=real_pen_accuracy,
+        synthetic_drawn_accuracy=synthetic_drawn_accuracy,
+        feedback_accuracy=feedback_accuracy,
+    )
+    return float(test_loss), scores
+
+
+def describe_result(reason: str, scores: Scores) -> str:
+    """The run's description once it is measured: why it exists, then what it read."""
+    result = (
+        f"Result: MNIST test {scores.test_accuracy:.2%}, real people's pens (UJI, 60 writers) "
+        f"{scores.real_pen_accuracy:.2%}, synthetic drawn digits {scores.synthetic_drawn_accuracy:.2%}"
+    )
+    if scores.feedback_accuracy is not None:
+        result += f", people's held-out feedback {scores.feedback_accuracy:.2%}"
+    return f"{reason}\n\n{result}."
 
 
 def train_model(config: RunConfig, data: TrainingData, seed: int, experiment_id: str) -> RunResult:
@@ -211,10 +290,12 @@ def train_model(config: RunConfig, data: TrainingData, seed: int, experiment_id:
                     **config.hyperparameters(),
                     "seed": seed,
                     "train_size": len(mnist.x_train),
-                    "drawn_styles_size": len(data.styles),
+                    "marked_size": len(data.marked.y),
+                    "synthetic_styles_size": len(data.styles),
                     "validation_size": len(mnist.x_val),
                     "test_size": len(mnist.x_test),
-                    "drawn_size": len(data.drawn),
+                    "real_pen_size": len(data.real_pens),
+                    "synthetic_drawn_size": len(data.drawn),
                 }
             )
             if data.feedback is not None:
@@ -223,8 +304,20 @@ def train_model(config: RunConfig, data: TrainingData, seed: int, experiment_id:
                                    "feedback_weight": data.feedback_weight,
                                    "feedback_cutoff": data.feedback.cutoff.isoformat()})  # fmt: skip
             digests = _log_datasets(data)
-            mlflow.set_tags({TEST_DIGEST_TAG: digests.test_digest, DRAWN_DIGEST_TAG: digests.drawn_digest,
-                             **({FEEDBACK_DIGEST_TAG: digests.feedback_digest} if data.feedback else {})})  # fmt: skip
+            set_digests = {
+                "test_digest": digests["mnist-test"],
+                "real_pen_digest": digests["real-pens"],
+                "synthetic_drawn_digest": digests["synthetic-drawn-digits"],
+                "feedback_digest": digests.get("feedback-held-out", ""),
+            }
+            mlflow.set_tags(
+                {
+                    TEST_DIGEST_TAG: set_digests["test_digest"],
+                    REAL_PEN_DIGEST_TAG: set_digests["real_pen_digest"],
+                    SYNTHETIC_DRAWN_DIGEST_TAG: set_digests["synthetic_drawn_digest"],
+                    **({FEEDBACK_DIGEST_TAG: set_digests["feedback_digest"]} if data.feedback else {}),
+                }
+            )
             x_train, y_train = data.x_train, data.y_train
             steps_per_epoch = math.ceil(len(x_train) / config.batch_size)
             learning_rate = learning_rate_for(config.learning_rate, config.lr_schedule, steps_per_epoch, config.epochs)
@@ -250,8 +343,8 @@ def train_model(config: RunConfig, data: TrainingData, seed: int, experiment_id:
                 {"training_seconds": result.train_seconds, "seconds_per_epoch": result.seconds_per_epoch}
             )
             result.test_loss, scores = _log_evaluation(model, data, fit.history, config.title)
-            result.scores = replace(scores, test_digest=digests.test_digest, drawn_digest=digests.drawn_digest,
-                                    feedback_digest=digests.feedback_digest)  # fmt: skip
+            result.scores = replace(scores, **set_digests)
+            mlflow.set_tag(RUN_DESCRIPTION_TAG, describe_result(config.reason, result.scores))
             logged = log_models(model, mnist.x_test[:256])
             result.keras_uri, result.onnx_uri = logged.keras_uri, logged.onnx_uri
         except KeyboardInterrupt:
@@ -269,16 +362,16 @@ def train_model(config: RunConfig, data: TrainingData, seed: int, experiment_id:
 def format_summary(results: list[RunResult]) -> str:
     """A plain-text table of the runs: what each trained and how it did."""
     header = (
-        f"{'run':<36} {'epochs':>6} {'batch':>5} {'lr':>7} {'test acc':>8} {'drawn acc':>9} {'test loss':>9} "
-        f"{'s/epoch':>7} {'train s':>7}  status"
+        f"{'run':<36} {'epochs':>6} {'batch':>5} {'lr':>7} {'MNIST':>7} {'real pens':>9} {'synthetic':>9} "
+        f"{'test loss':>9} {'s/epoch':>7} {'train s':>7}  status"
     )
     lines = [header, "-" * len(header)]
     for r in results:
-        c = r.config
+        c, scores = r.config, r.scores
         lines.append(
-            f"{c.title:<36} {c.epochs:>6} {c.batch_size:>5} {c.learning_rate:>7.4g} {r.scores.test_accuracy:>8.4f} "
-            f"{r.scores.drawn_accuracy:>9.4f} {r.test_loss:>9.4f} {r.seconds_per_epoch:>7.1f} "
-            f"{r.train_seconds:>7.1f}  {r.status}" + (f" ({r.error})" if r.error else "")
+            f"{c.title:<36} {c.epochs:>6} {c.batch_size:>5} {c.learning_rate:>7.4g} {scores.test_accuracy:>7.4f} "
+            f"{scores.real_pen_accuracy:>9.4f} {scores.synthetic_drawn_accuracy:>9.4f} {r.test_loss:>9.4f} "
+            f"{r.seconds_per_epoch:>7.1f} {r.train_seconds:>7.1f}  {r.status}" + (f" ({r.error})" if r.error else "")
         )
     return "\n".join(lines)
 
@@ -300,8 +393,13 @@ def _evaluate_champion(data: TrainingData, sets: Scores) -> Callable[[str], Scor
         test = accuracy(data.mnist.x_test, data.mnist.y_test)
         held_out = data.feedback.held_out if data.feedback is not None else None
         feedback = accuracy(held_out.x, held_out.y) if held_out is not None else None
-        return replace(sets, test_accuracy=test, drawn_accuracy=accuracy(data.drawn.x, data.drawn.y),
-                       feedback_accuracy=feedback)  # fmt: skip
+        return replace(
+            sets,
+            test_accuracy=test,
+            real_pen_accuracy=accuracy(data.real_pens.x, data.real_pens.y),
+            synthetic_drawn_accuracy=accuracy(data.drawn.x, data.drawn.y),
+            feedback_accuracy=feedback,
+        )
 
     return evaluate
 
@@ -313,8 +411,9 @@ def run_all(settings: TrainerSettings) -> tuple[list[RunResult], PromotionResult
     mnist = data.mnist
     print(
         f"MNIST from {mnist.source}: {len(mnist.x_train)} train / {len(mnist.x_val)} validation / "
-        f"{len(mnist.x_test)} test images; {len(data.styles)} drawn styles mixed in; "
-        f"{len(data.drawn)} drawn digits to evaluate on"
+        f"{len(mnist.x_test)} test images; {len(data.marked.y)} marked digits and {len(data.styles)} synthetic "
+        "styles mixed in; evaluated on "
+        f"{len(data.real_pens)} real pen-drawn digits and {len(data.drawn)} synthetic drawn digits"
     )
     if data.feedback is not None:
         print(

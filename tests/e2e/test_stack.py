@@ -167,8 +167,14 @@ def test_trainer_logs_three_runs_registers_the_best_and_stores_artifacts_in_the_
     assert {run.data.tags["run_key"] for run in runs} == RUN_KEYS, trained.output[-2000:]
     assert all(run.info.status == "FINISHED" for run in runs)
     version = client.get_model_version(MODEL, trained.version)
-    scores = {run.info.run_id: Scores(run.data.metrics["test_accuracy"], run.data.metrics["drawn_accuracy"])
-              for run in runs}  # fmt: skip
+    scores = {
+        run.info.run_id: Scores(
+            test_accuracy=run.data.metrics["test_accuracy"],
+            real_pen_accuracy=run.data.metrics["real_pen_accuracy"],
+            synthetic_drawn_accuracy=run.data.metrics["synthetic_drawn_accuracy"],
+        )
+        for run in runs
+    }
     # The alias is on the run the gate's rule picks (compare scores, not run ids: runs can tie).
     best = select_best([Candidate(run_id, "", "", score, "", "") for run_id, score in scores.items()])
     assert scores[version.run_id] == best.scores, (version.run_id, scores)

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.integration
 EXPERIMENT = "report-it"
 MODEL = "Mnist_Best_Model"
 FILES = ("experiment-report.md", "experiment-report.html", "experiment-report.docx")
-CHARTS = ("learning_curves.png", "confusion_matrix.png", "misclassified.png", "drawn_misclassified.png")
+CHARTS = ("learning_curves.png", "confusion_matrix.png", "misclassified.png", "real_pen_confusion_matrix.png",
+          "real_pen_misclassified.png", "drawn_misclassified.png")  # fmt: skip
 
 
 def run_report(env: dict[str, str], module: str = "trainer") -> subprocess.CompletedProcess:
@@ -79,10 +80,11 @@ def test_the_word_table_holds_the_runs_numbers_from_mlflow(report: Path, server:
         assert row[3] == run.data.params["batch_size"]
         assert row[4].startswith(run.data.params["learning_rate"])
         assert row[5] == f"{run.data.metrics['test_accuracy'] * 100:.2f} %"
-        assert row[6] == f"{run.data.metrics['drawn_accuracy'] * 100:.2f} %"
-        assert row[7] == "–", "no feedback in this store"
-        assert row[8] == f"{run.data.metrics['test_loss']:.4f}"
-        assert row[9] == f"{run.data.metrics['seconds_per_epoch']:.1f}"
+        assert row[6] == f"{run.data.metrics['real_pen_accuracy'] * 100:.2f} %"
+        assert row[7] == f"{run.data.metrics['synthetic_drawn_accuracy'] * 100:.2f} %"
+        assert row[8] == "–", "no feedback in this store"
+        assert row[9] == f"{run.data.metrics['test_loss']:.4f}"
+        assert row[10] == f"{run.data.metrics['seconds_per_epoch']:.1f}"
 
 
 def test_the_report_explains_each_run_and_the_registry(report: Path, server: str):
@@ -96,8 +98,8 @@ def test_the_report_explains_each_run_and_the_registry(report: Path, server: str
     assert f"{MODEL}@production is version {production.version}" in markdown
     assert "http://localhost:8088" in markdown and f"/runs/{production.run_id}" in markdown
     html = (report / "experiment-report.html").read_text()
-    assert html.count("data:image/png;base64,") == 4 and "<table>" in html
-    assert len(Document(str(report / "experiment-report.docx")).inline_shapes) == 4
+    assert html.count("data:image/png;base64,") == len(CHARTS) and "<table>" in html
+    assert len(Document(str(report / "experiment-report.docx")).inline_shapes) == len(CHARTS)
 
 
 def test_the_report_lists_the_best_runs_weakest_drawing_styles(report: Path, server: str, tmp_path: Path):
@@ -107,6 +109,20 @@ def test_the_report_lists_the_best_runs_weakest_drawing_styles(report: Path, ser
     weakest = min(json.loads(Path(local).read_text()).items(), key=lambda kv: kv[1])
     markdown = (report / "experiment-report.md").read_text()
     assert f"| {weakest[0]} | {weakest[1] * 100:.2f} % |" in markdown
+
+
+def test_the_report_shows_the_best_runs_real_pens_by_digit_and_its_confusions(report: Path, server: str, tmp_path):
+    client = MlflowClient(server)
+    best = client.get_run(client.get_model_version_by_alias(MODEL, "production").run_id)
+    local = client.download_artifacts(best.info.run_id, "real_pens/accuracy.json", str(tmp_path))
+    real_pens = json.loads(Path(local).read_text())
+    markdown = (report / "experiment-report.md").read_text()
+    assert f"{best.data.metrics['real_pen_accuracy'] * 100:.2f} % on real people's pen-drawn digits" in markdown
+    for digit, accuracy in real_pens["by_digit"].items():
+        assert f"| {digit} | {accuracy * 100:.2f} % |" in markdown
+    first = real_pens["confusions"][0]
+    assert f"{first['written']} read as {first['read']} ({first['count']})" in markdown
+    assert "Synthetic drawn digits (generated, not people's)" in markdown
 
 
 def test_the_report_is_logged_to_the_best_run(report: Path, server: str):

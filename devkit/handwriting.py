@@ -1,8 +1,9 @@
 """Digits as people draw them on the page: pen strokes in many writing styles, rendered on a canvas.
 
 Each digit has several allographs (the forms people write it in): plain ones, and the ones MNIST
-hardly has — a slashed zero, a one with a flag (and a base), a crossed seven, an open-top four
-(in one stroke or two), a nine whose tail curls left like a "g", a flat-topped three, a looped two.
+hardly has — a slashed zero, a one with a flag (and a base, or a long up-stroke from low on the
+left), a crossed seven (its stem straight or curved), an open-top four (in one stroke or two), a
+nine whose tail curls left like a "g", a flat-topped three, a looped two.
 A drawing is one allograph's strokes through smooth curves, with what a real hand adds: a slant
 from -20° to +25°, a narrower or wider digit, a little rotation, jitter in every control point,
 strokes that overshoot or stop short, loops that do not close, and fast writing: the page draws a
@@ -53,6 +54,7 @@ TRAINING_ALLOGRAPHS: dict[int, dict[str, list[list]]] = {
         "flag": [[(0.28, 0.28), (0.52, 0.04), CORNER, (0.52, 0.96)]],
         "flag_and_base": [[(0.28, 0.28), (0.52, 0.04), CORNER, (0.52, 0.96)], [(0.25, 0.96), (0.8, 0.96)]],
         "steep_flag": [[(0.24, 0.46), (0.5, 0.04), CORNER, (0.5, 0.96)]],
+        "up_stroke_flag": [[(0.08, 0.55), (0.3, 0.3), (0.58, 0.03), CORNER, (0.57, 0.35), (0.56, 0.66), (0.55, 0.97)]],
     },
     2: {
         "plain": [[(0.18, 0.25), (0.35, 0.06), (0.62, 0.05), (0.8, 0.22), (0.74, 0.45), (0.45, 0.7),
@@ -72,6 +74,8 @@ TRAINING_ALLOGRAPHS: dict[int, dict[str, list[list]]] = {
         "open": [[(0.25, 0.04), (0.2, 0.6), CORNER, (0.86, 0.6)], [(0.66, 0.05), (0.66, 0.97)]],
         "open_one_stroke": [[(0.25, 0.04), (0.2, 0.6), CORNER, (0.72, 0.6), CORNER, (0.74, 0.08), CORNER,
                              (0.7, 0.97)]],
+        "open_small_one_stroke": [[(0.22, 0.1), (0.2, 0.5), (0.35, 0.66), (0.62, 0.64), (0.78, 0.52), CORNER,
+                                   (0.76, 0.05), CORNER, (0.74, 0.5), (0.73, 0.98)]],
     },
     5: {
         "two_strokes": [[(0.3, 0.05), (0.26, 0.45), CORNER, (0.55, 0.37), (0.8, 0.55), (0.76, 0.82), (0.5, 0.97),
@@ -90,6 +94,8 @@ TRAINING_ALLOGRAPHS: dict[int, dict[str, list[list]]] = {
         "crossed": [[(0.14, 0.07), (0.86, 0.07), CORNER, (0.42, 0.97)], [(0.35, 0.52), (0.86, 0.5)]],
         "hooked": [[(0.14, 0.24), (0.14, 0.07), CORNER, (0.86, 0.07), CORNER, (0.42, 0.97)]],
         "curved_stem": [[(0.14, 0.07), (0.86, 0.07), CORNER, (0.6, 0.45), (0.45, 0.97)]],
+        "barred_curved_stem": [[(0.15, 0.16), (0.16, 0.08), CORNER, (0.85, 0.07), CORNER, (0.79, 0.38), (0.64, 0.7),
+                                (0.47, 0.9), (0.3, 0.96)], [(0.32, 0.5), (0.92, 0.47)]],
     },
     8: {
         "one_stroke": [[(0.62, 0.1), (0.5, 0.03), (0.3, 0.12), (0.32, 0.35), (0.5, 0.48), (0.74, 0.64),
@@ -104,6 +110,8 @@ TRAINING_ALLOGRAPHS: dict[int, dict[str, list[list]]] = {
                          (0.74, 0.2), CORNER, (0.72, 0.7), (0.6, 0.94), (0.36, 0.96), (0.2, 0.82)]],
         "curved_tail": [[(0.74, 0.22), (0.52, 0.04), (0.26, 0.16), (0.28, 0.4), (0.52, 0.46), (0.74, 0.3),
                          (0.74, 0.2), CORNER, (0.66, 0.68), (0.45, 0.97)]],
+        "g_hook": [[(0.78, 0.14), (0.62, 0.02), (0.44, 0.1), (0.44, 0.3), (0.62, 0.36), (0.78, 0.2), CORNER,
+                    (0.77, 0.55), (0.7, 0.85), (0.5, 0.98), (0.22, 0.97), (0.05, 0.86)]],
     },
 }  # fmt: skip
 

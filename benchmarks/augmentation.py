@@ -112,8 +112,12 @@ def main() -> int:
     fast = np.array([d.fast for d in drawings])
     authored = np.array([d.allograph != "mnist_writer" for d in drawings])
     smooth, quick = authored & ~fast, authored & fast
-    sets = {"MNIST test": (data.mnist.x_test, data.mnist.y_test), "drawn set": (drawn.x, drawn.y),
-            "smooth": (drawn.x[smooth], drawn.y[smooth]), "fast": (drawn.x[quick], drawn.y[quick])}  # fmt: skip
+    sets = {
+        "MNIST test": (data.mnist.x_test, data.mnist.y_test),
+        "drawn set": (drawn.x, drawn.y),
+        "smooth": (drawn.x[smooth], drawn.y[smooth]),
+        "fast": (drawn.x[quick], drawn.y[quick]),
+    }
     print(f"\nRun 3, {args.epochs} epochs, seed {args.seed}, {len(data.y_train):,} training images\n")
     print("| run 3 with | " + " | ".join(sets) + " | training s |")
     print("|---" * (len(sets) + 2) + "|")

@@ -74,8 +74,9 @@ def main() -> None:
 
     sent, fresh_drawings = flywheel_drawings(150, 200)
     # What the predictor gives the model (floats, as served), not the stored uint8 copy.
-    fresh = {form: np.stack([preprocess.mnist_style(d.image) for d in drawings])
-             for form, drawings in fresh_drawings.items()}  # fmt: skip
+    fresh = {
+        form: np.stack([preprocess.mnist_style(d.image) for d in drawings]) for form, drawings in fresh_drawings.items()
+    }
     with tempfile.TemporaryDirectory() as folder, postgres_server(Path(folder) / "pg", "pg", "pw", "mlflow") as pg:
         base = Path(folder)
         database = create_prediction_db(pg, "feedback")
@@ -88,8 +89,12 @@ def main() -> None:
             server = MlflowServer(store)
             server.start()
             try:
-                env = {**reader_env(database), "MLFLOW_TRACKING_URI": server.uri, "MNIST_PATH": str(args.mnist_path),
-                       "FEEDBACK_WEIGHT": str(weight)}  # fmt: skip
+                env = {
+                    **reader_env(database),
+                    "MLFLOW_TRACKING_URI": server.uri,
+                    "MNIST_PATH": str(args.mnist_path),
+                    "FEEDBACK_WEIGHT": str(weight),
+                }
                 result = run_trainer(env, timeout=3600)
                 if result.returncode != 0:
                     sys.exit(result.stdout[-2000:] + result.stderr[-2000:])
@@ -100,12 +105,21 @@ def main() -> None:
                     newest.tags["onnx_model_uri"], dst_path=str(base / f"v-{weight}")
                 )
                 promoted = client.get_model_version_by_alias(MODEL, "production").version == newest.version
-                print(json.dumps({"weight": weight, "fresh": fresh_accuracy(Path(onnx) / "model.onnx", fresh),
-                                  "test_accuracy": newest.tags["test_accuracy"],
-                                  "real_pen_accuracy": newest.tags["real_pen_accuracy"],
-                                  "synthetic_drawn_accuracy": newest.tags["synthetic_drawn_accuracy"],
-                                  "feedback_accuracy": newest.tags.get("feedback_accuracy"), "promoted": promoted,
-                                  "decision": newest.tags.get("promotion")}), flush=True)  # fmt: skip
+                print(
+                    json.dumps(
+                        {
+                            "weight": weight,
+                            "fresh": fresh_accuracy(Path(onnx) / "model.onnx", fresh),
+                            "test_accuracy": newest.tags["test_accuracy"],
+                            "real_pen_accuracy": newest.tags["real_pen_accuracy"],
+                            "synthetic_drawn_accuracy": newest.tags["synthetic_drawn_accuracy"],
+                            "feedback_accuracy": newest.tags.get("feedback_accuracy"),
+                            "promoted": promoted,
+                            "decision": newest.tags.get("promotion"),
+                        }
+                    ),
+                    flush=True,
+                )
             finally:
                 server.stop()
 

@@ -56,8 +56,9 @@ def our_predictors(args: argparse.Namespace, folder: Path):
             wait_until(http_ok(f"{url}/ready"), 120, name)
         yield {name: url.rstrip("/") for name, url in urls.items()}
         return
-    with predictor_server(args.tracking_uri, folder / "cache", folder / "predictor.log",
-                          extra_env=shipped_predictor_env()) as (url, process, _started):  # fmt: skip
+    with predictor_server(
+        args.tracking_uri, folder / "cache", folder / "predictor.log", extra_env=shipped_predictor_env()
+    ) as (url, process, _started):
         wait_until(http_ok(f"{url}/ready"), 120, "predictor", process)
         yield {"predictor": url}
 
@@ -66,8 +67,12 @@ def main() -> int:
     """Start both servers, load them in interleaved rounds, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracking-uri", default="http://localhost:5000", help="where the registered model is")
-    parser.add_argument("--predictor-url", action="append", metavar="NAME=URL",
-                        help="load this running predictor instead of starting one (repeatable)")  # fmt: skip
+    parser.add_argument(
+        "--predictor-url",
+        action="append",
+        metavar="NAME=URL",
+        help="load this running predictor instead of starting one (repeatable)",
+    )
     parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="times each cell is measured (median reported)")
     parser.add_argument("--concurrency", default="1,8,32")
@@ -85,8 +90,23 @@ def main() -> int:
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     env = {**os.environ, "MLFLOW_TRACKING_URI": args.tracking_uri, "PATH": path}
     port = free_port()
-    mlflow_cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/Mnist_Best_Model@production",
-                  "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]  # fmt: skip
+    mlflow_cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "models",
+        "serve",
+        "-m",
+        "models:/Mnist_Best_Model@production",
+        "--env-manager",
+        "local",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+    ]
     levels = [int(c) for c in args.concurrency.split(",")]
     scorer_url = f"http://127.0.0.1:{port}/invocations"
     with our_predictors(args, folder) as predictors, running(mlflow_cmd, folder / "mlflow-serve.log", env) as scorer:
@@ -104,8 +124,10 @@ def main() -> int:
                     run_wrk(scorer_url, tensor_json, "application/json", connections, args.seconds, folder)
                 )
     shutil.rmtree(folder, ignore_errors=True)
-    print(f"\nSame model, same machine ({os.cpu_count()} cores), wrk {args.seconds} s per cell, median of "
-          f"{args.rounds} interleaved rounds; Python {platform.python_version()}\n")  # fmt: skip
+    print(
+        f"\nSame model, same machine ({os.cpu_count()} cores), wrk {args.seconds} s per cell, median of "
+        f"{args.rounds} interleaved rounds; Python {platform.python_version()}\n"
+    )
     print(
         "| predictor | concurrency | req/s | p50 ms | p99 ms | errors | mlflow serve req/s | p50 ms | p99 ms "
         "| errors | speed-up | speed-up per round |"

@@ -38,8 +38,13 @@ def main() -> int:
         Path(args.keep_store).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         store = args.keep_store or scratch
-        env = {**os.environ, "MLFLOW_TRACKING_URI": "", "TRAINER_LOCAL_STORE": store, "MNIST_PATH": args.mnist_path,
-               "TRAINER_SEED": args.seed}  # fmt: skip
+        env = {
+            **os.environ,
+            "MLFLOW_TRACKING_URI": "",
+            "TRAINER_LOCAL_STORE": store,
+            "MNIST_PATH": args.mnist_path,
+            "TRAINER_SEED": args.seed,
+        }
         for name in ("TRAINER_EPOCHS", "TRAINER_RUNS", "MNIST_TRAIN_LIMIT", "MNIST_TEST_LIMIT"):
             env.pop(name, None)  # the benchmark measures the defaults, nothing shrunk
         started = time.perf_counter()

@@ -79,8 +79,20 @@ class ComposeStack:
     def __init__(self, project: str, override: Path, env: dict[str, str]):
         self.project = project
         # --env-file /dev/null: a developer's own .env must not change what the test runs.
-        self.base = ["docker", "compose", "--project-directory", str(REPO_ROOT), "-p", project,
-                     "--env-file", "/dev/null", "-f", str(REPO_ROOT / "compose.yaml"), "-f", str(override)]  # fmt: skip
+        self.base = [
+            "docker",
+            "compose",
+            "--project-directory",
+            str(REPO_ROOT),
+            "-p",
+            project,
+            "--env-file",
+            "/dev/null",
+            "-f",
+            str(REPO_ROOT / "compose.yaml"),
+            "-f",
+            str(override),
+        ]
         self.env = env
 
     def __call__(self, *args: str, timeout: float = 600) -> str:
@@ -101,7 +113,10 @@ class ComposeStack:
         """Containers, volumes and networks still labelled with this project (should be none after down -v)."""
         label = f"label=com.docker.compose.project={self.project}"
         found = {}
-        for kind, listing in (("containers", ["ps", "-aq"]), ("volumes", ["volume", "ls", "-q"]),
-                              ("networks", ["network", "ls", "-q"])):  # fmt: skip
+        for kind, listing in (
+            ("containers", ["ps", "-aq"]),
+            ("volumes", ["volume", "ls", "-q"]),
+            ("networks", ["network", "ls", "-q"]),
+        ):
             found[kind] = run(["docker", *listing, "--filter", label], timeout=60).split()
         return found

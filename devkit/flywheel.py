@@ -42,8 +42,9 @@ def wait_for_version(frontend: str, version: str, timeout: float = 180) -> None:
 
 def predict(frontend: str, drawing: Drawing) -> dict:
     """The API's answer for one drawing, sent as the page sends it (multipart PNG)."""
-    answer = requests.post(f"{frontend}/api/predict", files={"image": ("digit.png", png_bytes(drawing.image),
-                           "image/png")}, timeout=30)  # fmt: skip
+    answer = requests.post(
+        f"{frontend}/api/predict", files={"image": ("digit.png", png_bytes(drawing.image), "image/png")}, timeout=30
+    )
     answer.raise_for_status()
     return answer.json()
 
@@ -60,8 +61,11 @@ def correct(frontend: str, drawings: list[Drawing]) -> int:
     for drawing in drawings:
         answer = predict(frontend, drawing)
         wrong += answer["digit"] != drawing.label
-        feedback = requests.post(f"{frontend}/api/feedback", json={"prediction_id": answer["prediction_id"],
-                                 "label": drawing.label}, timeout=30)  # fmt: skip
+        feedback = requests.post(
+            f"{frontend}/api/feedback",
+            json={"prediction_id": answer["prediction_id"], "label": drawing.label},
+            timeout=30,
+        )
         if feedback.status_code not in (200, 201):
             raise RuntimeError(f"feedback refused: HTTP {feedback.status_code} {feedback.text}")
     return wrong

@@ -36,10 +36,22 @@ def run_wrk(url: str, body: Path, content_type: str, connections: int, seconds: 
     script = folder / f"{body.stem}.lua"
     script.write_text(SCRIPT.format(body=body, content_type=content_type))
     result = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency", "-s",
-         str(script), url],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     out = result.stdout
     count = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -58,10 +70,26 @@ def _ms(text: str) -> float:
 def run_ab(url: str, body: Path, content_type: str, requests: int, connections: int) -> dict:
     """ApacheBench with keep-alive: exactly ``requests`` POSTs; same keys as ``run_wrk`` (latency in whole ms)."""
     result = subprocess.run(
-        ["ab", "-q", "-k", "-n", str(requests), "-c", str(connections), "-s", "10", "-p", str(body),
-         "-T", content_type, url],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            "ab",
+            "-q",
+            "-k",
+            "-n",
+            str(requests),
+            "-c",
+            str(connections),
+            "-s",
+            "10",
+            "-p",
+            str(body),
+            "-T",
+            content_type,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     out = result.stdout
     failures = re.search(r"\(Connect: (\d+), Receive: (\d+), Length: \d+, Exceptions: (\d+)\)", out)
     non_2xx = int(m.group(1)) if (m := re.search(r"Non-2xx responses:\s+(\d+)", out)) else 0

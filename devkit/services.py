@@ -28,8 +28,12 @@ def run_trainer(env: dict[str, str], *args: str, timeout: float = 900) -> subpro
     """``python -m trainer`` from the repository root with ``env`` on top of this environment."""
     return subprocess.run(
         [sys.executable, "-m", "trainer", *args],
-        cwd=REPO_ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def run_trainer_ok(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -104,11 +108,21 @@ class MlflowServer:
     def start(self) -> str:
         """Start the server and wait for ``/health``; return its URI."""
         args = [
-            sys.executable, "-m", "mlflow", "server",
-            "--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}",
-            "--artifacts-destination", str(self.folder / "artifacts"),
-            "--host", LOOPBACK, "--port", str(self.port), "--workers", "1",
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{self.folder / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(self.folder / "artifacts"),
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+        ]
         log = self.folder / "server.log"
         env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
         with open(log, "ab") as output:
@@ -191,10 +205,22 @@ def postgres_server(folder: Path, user: str, password: str, database: str) -> It
             path.chmod(path.stat().st_mode | 0o011)
         subprocess.run(["chown", "-R", "postgres", str(folder)], check=True)
     subprocess.run(
-        _as_postgres_user([str(POSTGRES_BIN / "initdb"), "-D", str(data), "-U", user, f"--pwfile={password_file}",
-                           "-A", "scram-sha-256", "--no-sync"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
+        _as_postgres_user(
+            [
+                str(POSTGRES_BIN / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                user,
+                f"--pwfile={password_file}",
+                "-A",
+                "scram-sha-256",
+                "--no-sync",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
     (folder / "options").write_text(f"-h {LOOPBACK} -p {port} -k {sockets} -c fsync=off")
     start_postgres(folder)
@@ -267,18 +293,34 @@ def s3_server(folder: Path, access_key: str, secret_key: str) -> Iterator[str]:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "data").mkdir(exist_ok=True)
     identities = folder / "identities.json"
-    identities.write_text(json.dumps({"identities": [{
-        "name": "admin",
-        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
-        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-    }]}))  # fmt: skip
+    identities.write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "admin",
+                        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    }
+                ]
+            }
+        )
+    )
     ports = {name: free_port_with_grpc() for name in ("master", "volume", "filer", "s3", "admin")}
     args = [
-        weed_binary(), "mini", f"-dir={folder / 'data'}", f"-ip={LOOPBACK}", f"-ip.bind={LOOPBACK}",
+        weed_binary(),
+        "mini",
+        f"-dir={folder / 'data'}",
+        f"-ip={LOOPBACK}",
+        f"-ip.bind={LOOPBACK}",
         *(f"-{name}.port={port}" for name, port in ports.items()),
-        "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-admin.ui=false",
-        f"-s3.config={identities}", "-master.telemetry=false",
-    ]  # fmt: skip
+        "-webdav=false",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        "-admin.ui=false",
+        f"-s3.config={identities}",
+        "-master.telemetry=false",
+    ]
     endpoint = f"http://{LOOPBACK}:{ports['s3']}"
     with running(args, folder / "weed.log") as process:
         try:
@@ -300,9 +342,14 @@ def nginx_server(folder: Path, predictor_upstream: str, **extra: str) -> Iterato
     """Nginx with the frontend image's own configuration (frontend/nginx.conf and its template) on a free port."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    variables = {"LISTEN_ADDRESS": f"{LOOPBACK}:{port}", "HTML_ROOT": str(FRONTEND_DIR / "html"),
-                 "PREDICTOR_UPSTREAM": predictor_upstream, "NGINX_RESOLVER": LOOPBACK,
-                 "MLFLOW_UI_URL": "http://localhost:5000", **extra}  # fmt: skip
+    variables = {
+        "LISTEN_ADDRESS": f"{LOOPBACK}:{port}",
+        "HTML_ROOT": str(FRONTEND_DIR / "html"),
+        "PREDICTOR_UPSTREAM": predictor_upstream,
+        "NGINX_RESOLVER": LOOPBACK,
+        "MLFLOW_UI_URL": "http://localhost:5000",
+        **extra,
+    }
     site = folder / "default.conf"
     site.write_text(render_template((FRONTEND_DIR / "templates" / "default.conf.template").read_text(), variables))
     # The image's main file, with this server's own site, pid file and temporary files.
@@ -339,10 +386,18 @@ def predictor_server(
     Yields its URL, the gunicorn master's process and the time it was started.
     """
     port = port or free_port()
-    env = {"MLFLOW_TRACKING_URI": uri, "MODEL_CACHE_DIR": str(cache), "PREDICTOR_HOST": LOOPBACK,
-           "PREDICTOR_PORT": str(port), "GUNICORN_WORKERS": str(workers),
-           "MODEL_POLL_SECONDS": "1", "MODEL_RETRY_MAX_SECONDS": "1", "PYTHONPATH": str(REPO_ROOT),
-           "PREDICTION_LOG": "off", **(extra_env or {})}  # fmt: skip
+    env = {
+        "MLFLOW_TRACKING_URI": uri,
+        "MODEL_CACHE_DIR": str(cache),
+        "PREDICTOR_HOST": LOOPBACK,
+        "PREDICTOR_PORT": str(port),
+        "GUNICORN_WORKERS": str(workers),
+        "MODEL_POLL_SECONDS": "1",
+        "MODEL_RETRY_MAX_SECONDS": "1",
+        "PYTHONPATH": str(REPO_ROOT),
+        "PREDICTION_LOG": "off",
+        **(extra_env or {}),
+    }
     args = [sys.executable, "-m", "gunicorn", "-c", str(REPO_ROOT / "predictor" / "gunicorn.conf.py")]
     started = time.monotonic()
     with running(args, log, env) as process:
@@ -360,10 +415,22 @@ def create_prediction_db(pg: dict, name: str, mlflow_db: str = "") -> dict[str, 
     ``pg`` is what ``postgres_server`` yields (its user is the superuser). Returns the predictor's
     settings for the new database (``PREDICTION_DB_*``) and the reader's credentials.
     """
-    roles = {"PREDICTION_DB_NAME": name, "PREDICTION_DB_USER": "predictor", "PREDICTION_DB_PASSWORD": "predictor-pw",
-             "PREDICTION_READER_USER": "feedback_reader", "PREDICTION_READER_PASSWORD": "reader-pw"}  # fmt: skip
-    env = {**os.environ, **roles, "POSTGRES_USER": str(pg["user"]), "POSTGRES_DB": mlflow_db or str(pg["dbname"]),
-           "PGHOST": str(pg["host"]), "PGPORT": str(pg["port"]), "PGPASSWORD": str(pg["password"]),
-           "PATH": f"{POSTGRES_BIN}:{os.environ.get('PATH', '')}"}  # fmt: skip
+    roles = {
+        "PREDICTION_DB_NAME": name,
+        "PREDICTION_DB_USER": "predictor",
+        "PREDICTION_DB_PASSWORD": "predictor-pw",
+        "PREDICTION_READER_USER": "feedback_reader",
+        "PREDICTION_READER_PASSWORD": "reader-pw",
+    }
+    env = {
+        **os.environ,
+        **roles,
+        "POSTGRES_USER": str(pg["user"]),
+        "POSTGRES_DB": mlflow_db or str(pg["dbname"]),
+        "PGHOST": str(pg["host"]),
+        "PGPORT": str(pg["port"]),
+        "PGPASSWORD": str(pg["password"]),
+        "PATH": f"{POSTGRES_BIN}:{os.environ.get('PATH', '')}",
+    }
     subprocess.run(["sh", str(PREDICTION_DB_SCRIPT)], env=env, check=True, capture_output=True, text=True)
     return {**roles, "PREDICTION_DB_HOST": str(pg["host"]), "PREDICTION_DB_PORT": str(pg["port"])}

@@ -18,16 +18,18 @@ def access_line(resp, environ: dict, request_time: timedelta) -> str:
     For example ``{"time": "...Z", "remote": "10.0.0.5", "method": "POST", "path": "/predict",
     "status": 200, "bytes": 391, "latency_ms": 1.87, "agent": "curl/8.5"}``.
     """
-    return json.dumps({
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "remote": environ.get("REMOTE_ADDR", "-"),
-        "method": environ.get("REQUEST_METHOD"),
-        "path": environ.get("PATH_INFO"),
-        "status": resp.status_code,
-        "bytes": getattr(resp, "sent", None),
-        "latency_ms": round(request_time.total_seconds() * 1000, 2),
-        "agent": environ.get("HTTP_USER_AGENT", "-"),
-    })  # fmt: skip
+    return json.dumps(
+        {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "remote": environ.get("REMOTE_ADDR", "-"),
+            "method": environ.get("REQUEST_METHOD"),
+            "path": environ.get("PATH_INFO"),
+            "status": resp.status_code,
+            "bytes": getattr(resp, "sent", None),
+            "latency_ms": round(request_time.total_seconds() * 1000, 2),
+            "agent": environ.get("HTTP_USER_AGENT", "-"),
+        }
+    )
 
 
 class JsonAccessLogger(Logger):

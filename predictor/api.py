@@ -155,8 +155,11 @@ def image_bytes() -> bytes:
         return decode_base64(body["image"])
     if content_type.startswith("image/"):
         return request.get_data(cache=False)
-    raise ApiError(415, "unsupported_media_type", "Send multipart/form-data (field 'image'), "
-                   "application/json ({\"image\": ...}) or a raw image/* body.")  # fmt: skip
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        "Send multipart/form-data (field 'image'), application/json ({\"image\": ...}) or a raw image/* body.",
+    )
 
 
 def decode_base64(text: str) -> bytes:

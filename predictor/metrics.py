@@ -23,14 +23,17 @@ from predictor.model_store import ModelManager
 
 REQUESTS = Counter("predictor_requests", "HTTP requests answered", ["endpoint", "status"])
 DURATION = Histogram(
-    "predictor_request_duration_seconds", "Time to answer a request", ["endpoint"],
+    "predictor_request_duration_seconds",
+    "Time to answer a request",
+    ["endpoint"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
-)  # fmt: skip
+)
 PREDICTIONS = Counter("predictor_predictions", "Predictions answered, by predicted digit", ["digit"])
 CONFIDENCE = Histogram(
-    "predictor_prediction_confidence", "Probability of the predicted digit",
+    "predictor_prediction_confidence",
+    "Probability of the predicted digit",
     buckets=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0),
-)  # fmt: skip
+)
 FEEDBACK = Counter("predictor_feedback", "Labels people gave: the prediction was correct, or corrected", ["outcome"])
 LOG_DROPPED = Counter("predictor_prediction_log_dropped", "Prediction records dropped: the log's queue was full")
 

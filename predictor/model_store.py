@@ -168,8 +168,10 @@ class Registry:
             raise self.problem(exc) from exc
         onnx_uri = version.tags.get(ONNX_URI_TAG)
         if not onnx_uri:
-            raise RegistryError(f"{name} version {version.version} has no ONNX model (tag {ONNX_URI_TAG}): "
-                                  "register models with this project's trainer.")  # fmt: skip
+            raise RegistryError(
+                f"{name} version {version.version} has no ONNX model (tag {ONNX_URI_TAG}): "
+                "register models with this project's trainer."
+            )
         return ModelInfo(name, version.version, alias, version.run_id or "", onnx_uri)
 
     def problem(self, exc: Exception) -> RegistryError:
@@ -179,12 +181,16 @@ class Registry:
             kind = "is unreachable" if _caused_by_network(exc) else "could not be asked"
             return RegistryError(f"The tracking server at {self.uri} {kind} ({short(exc)}).")
         if exc.error_code in NOT_FOUND_CODES:
-            return NoModelError(f"No model has been trained yet: no version of {name} holds the alias {alias!r}. "
-                              "Run `docker compose run --rm trainer`, then try again.")  # fmt: skip
+            return NoModelError(
+                f"No model has been trained yet: no version of {name} holds the alias {alias!r}. "
+                "Run `docker compose run --rm trainer`, then try again."
+            )
         status = exc.get_http_status_code()
         if status in (401, 403):
-            return RegistryError(f"The tracking server at {self.uri} refused the predictor (HTTP {status}): "
-                                   "check MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD.")  # fmt: skip
+            return RegistryError(
+                f"The tracking server at {self.uri} refused the predictor (HTTP {status}): "
+                "check MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD."
+            )
         if _caused_by_network(exc):
             return RegistryError(f"The tracking server at {self.uri} is unreachable ({short(exc)}).")
         return RegistryError(f"The tracking server at {self.uri} failed the request ({short(exc)}).")
@@ -223,8 +229,9 @@ class ModelManager:
             cached = self.cache.load()
             if cached is not None:
                 self.model = cached
-                log.info("serving cached %s version %s until the registry answers",
-                         cached.info.name, cached.info.version)  # fmt: skip
+                log.info(
+                    "serving cached %s version %s until the registry answers", cached.info.name, cached.info.version
+                )
         threading.Thread(target=self._follow, name="model-follower", daemon=True).start()
 
     def refresh(self) -> None:
@@ -249,8 +256,7 @@ class ModelManager:
         except Exception as exc:  # noqa: BLE001 - a broken version must not replace a working one
             self._failed = (wanted.version, time.monotonic())
             self.problem = f"{wanted.name} version {wanted.version} failed to load: {short(exc)}"
-            log.error("%s; still serving %s", self.problem,
-                      f"version {current.info.version}" if current else "nothing")  # fmt: skip
+            log.error("%s; still serving %s", self.problem, f"version {current.info.version}" if current else "nothing")
             return
         self.model = model
         self.problem = ""

@@ -109,8 +109,12 @@ class PredictionLog:
             if self.on_drop:
                 self.on_drop()
             if self.dropped & (self.dropped - 1) == 0:  # 1st, 2nd, 4th, 8th...: visible, not a flood
-                log.warning("prediction log: queue full (%d records), %d dropped so far (%s)",
-                            self.queue.maxsize, self.dropped, self.problem or "database slow")  # fmt: skip
+                log.warning(
+                    "prediction log: queue full (%d records), %d dropped so far (%s)",
+                    self.queue.maxsize,
+                    self.dropped,
+                    self.problem or "database slow",
+                )
 
     def label(self, prediction_id: str, label: int) -> tuple[bool, int]:
         """Store a person's label for a prediction; return (it replaced an earlier label, the predicted digit)."""

@@ -44,12 +44,14 @@ def decode(data: bytes, max_pixels: int) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data))
         if image.format not in SUPPORTED_FORMATS:
-            raise ImageError("unsupported_image", f"{image.format} images are not supported; "
-                             "send PNG, JPEG, WebP, GIF or BMP.")  # fmt: skip
+            raise ImageError(
+                "unsupported_image", f"{image.format} images are not supported; send PNG, JPEG, WebP, GIF or BMP."
+            )
         width, height = image.size
         if width * height > max_pixels:
-            raise ImageError("image_too_large", f"The image is {width}x{height} pixels; "
-                             f"at most {max_pixels} pixels are accepted.")  # fmt: skip
+            raise ImageError(
+                "image_too_large", f"The image is {width}x{height} pixels; at most {max_pixels} pixels are accepted."
+            )
         if width == 0 or height == 0:
             raise ImageError("invalid_image", "The image has no pixels.")
         image.load()
@@ -58,8 +60,9 @@ def decode(data: bytes, max_pixels: int) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageError("image_too_large", f"The image is too large to decode safely ({exc}).") from exc
     except UnidentifiedImageError as exc:
-        raise ImageError("unsupported_image", "The data is not an image in a supported format "
-                         "(PNG, JPEG, WebP, GIF or BMP).") from exc  # fmt: skip
+        raise ImageError(
+            "unsupported_image", "The data is not an image in a supported format (PNG, JPEG, WebP, GIF or BMP)."
+        ) from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ImageError("invalid_image", f"The image could not be decoded: {exc}.") from exc
     return image

@@ -121,14 +121,22 @@ def server_command(settings: TrackingSettings) -> list[str]:
     # --backend-store-uri comes from MLFLOW_BACKEND_STORE_URI (see server_environment), so the
     # database password never shows in the process list.
     command = [
-        sys.executable, "-m", "mlflow", "server",
-        "--artifacts-destination", settings.artifacts_destination,
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--artifacts-destination",
+        settings.artifacts_destination,
         "--serve-artifacts",
-        "--host", settings.mlflow_host,
-        "--port", str(settings.mlflow_port),
-        "--workers", str(settings.mlflow_workers),
-        "--allowed-hosts", settings.mlflow_allowed_hosts,
-    ]  # fmt: skip
+        "--host",
+        settings.mlflow_host,
+        "--port",
+        str(settings.mlflow_port),
+        "--workers",
+        str(settings.mlflow_workers),
+        "--allowed-hosts",
+        settings.mlflow_allowed_hosts,
+    ]
     if settings.mlflow_metrics_dir:
         command += ["--expose-prometheus", settings.mlflow_metrics_dir]
     return [*command, "--app-name", "basic-auth"] if settings.auth_enabled else command

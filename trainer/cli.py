@@ -39,8 +39,13 @@ def _add(parser: argparse.ArgumentParser, settings: type[BaseSettings], flag: st
     info = settings.model_fields[name]
     default = "unset" if info.default in ("", None) else info.default
     kwargs.setdefault("metavar", name.upper())
-    parser.add_argument(flag, dest=name, default=argparse.SUPPRESS, **kwargs,
-                        help=f"{info.description} (env {name.upper()}; default {default})")  # fmt: skip
+    parser.add_argument(
+        flag,
+        dest=name,
+        default=argparse.SUPPRESS,
+        **kwargs,
+        help=f"{info.description} (env {name.upper()}; default {default})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,8 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
         for flag, name in {**STORE_FLAGS, **flags}.items():
             _add(command, settings, flag, name)
     _add(train, TrainerSettings, "--force-promote", "force_promote", action="store_const", const=True, metavar=None)
-    _add(report, ReportSettings, "--no-log-artifacts", "report_log_artifacts", action="store_const", const=False,
-         metavar=None)  # fmt: skip
+    _add(
+        report,
+        ReportSettings,
+        "--no-log-artifacts",
+        "report_log_artifacts",
+        action="store_const",
+        const=False,
+        metavar=None,
+    )
     return parser
 
 

@@ -407,8 +407,12 @@ def _production_blocks(production: Production, mnist: dict | None, figures: dict
         ]
     if production.recent is not None:
         recent = production.recent.as_dict()
-        names = {"ink_share": "ink share", "stroke_width": "stroke width (px)", "centre_x": "centre x (px)",
-                 "centre_y": "centre y (px)"}  # fmt: skip
+        names = {
+            "ink_share": "ink share",
+            "stroke_width": "stroke width (px)",
+            "centre_x": "centre x (px)",
+            "centre_y": "centre y (px)",
+        }
         rows = [[label, str(recent[key]), str(mnist[key]) if mnist else "–"] for key, label in names.items()]
         for d in range(10):
             theirs = _percent(mnist["class_share"][d]) if mnist else "–"

@@ -124,8 +124,9 @@ class ReportSettings(StoreSettings):
 
     report_dir: Path = Field(Path("reports"), description="where experiment-report.md/.html/.docx go")
     report_log_artifacts: bool = Field(True, description="also log the report as artifacts of the best run")
-    mlflow_ui_url: str = Field("", description="MLflow UI address for links; empty = the tracking URI (web) "
-                               "or http://localhost:5000")  # fmt: skip
+    mlflow_ui_url: str = Field(
+        "", description="MLflow UI address for links; empty = the tracking URI (web) or http://localhost:5000"
+    )
     frontend_url: str = Field("http://localhost", description="the drawing page, for the links section")
 
     @property

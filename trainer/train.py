@@ -299,10 +299,14 @@ def train_model(config: RunConfig, data: TrainingData, seed: int, experiment_id:
                 }
             )
             if data.feedback is not None:
-                mlflow.log_params({"feedback_train_size": len(data.feedback.train),
-                                   "feedback_held_out_size": len(data.feedback.held_out),
-                                   "feedback_weight": data.feedback_weight,
-                                   "feedback_cutoff": data.feedback.cutoff.isoformat()})  # fmt: skip
+                mlflow.log_params(
+                    {
+                        "feedback_train_size": len(data.feedback.train),
+                        "feedback_held_out_size": len(data.feedback.held_out),
+                        "feedback_weight": data.feedback_weight,
+                        "feedback_cutoff": data.feedback.cutoff.isoformat(),
+                    }
+                )
             digests = _log_datasets(data)
             set_digests = {
                 "test_digest": digests["mnist-test"],

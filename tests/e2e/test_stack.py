@@ -36,8 +36,11 @@ ALIAS = "production"
 RUN_KEYS = {"baseline", "architecture", "tuned"}
 DRAWINGS_PER_DIGIT = 3
 # Credentials of this run only: they must reach the containers' environment, never an image.
-CREDENTIALS = {"POSTGRES_PASSWORD": secrets.token_hex(12), "MINIO_ROOT_USER": "e2e-" + secrets.token_hex(4),
-               "MINIO_ROOT_PASSWORD": secrets.token_hex(12)}  # fmt: skip
+CREDENTIALS = {
+    "POSTGRES_PASSWORD": secrets.token_hex(12),
+    "MINIO_ROOT_USER": "e2e-" + secrets.token_hex(4),
+    "MINIO_ROOT_PASSWORD": secrets.token_hex(12),
+}
 MIN_DRAWN_CORRECT = 0.9  # a model trained on a slice for 3 epochs; the full one scores 98 % here
 OVERRIDE = Path(__file__).with_name("compose.e2e.yaml")
 
@@ -79,15 +82,25 @@ class Stack:
             assert states[service] == ("running", "healthy"), (service, states[service])
 
     def predict_seven(self) -> requests.Response:
-        return requests.post(f"{self.frontend}/api/predict", data=png_bytes(stroke_digit(SEVEN)),
-                             headers={"Content-Type": "image/png"}, timeout=10)  # fmt: skip
+        return requests.post(
+            f"{self.frontend}/api/predict",
+            data=png_bytes(stroke_digit(SEVEN)),
+            headers={"Content-Type": "image/png"},
+            timeout=10,
+        )
 
 
 def compose_for(project: str, mnist_full: Path) -> tuple[ComposeStack, dict[str, str]]:
     """compose for ``project`` on free host ports, with this run's credentials; returns it and the addresses."""
     ports = {name: free_port() for name in ("FRONTEND_PORT", "MLFLOW_UI_PORT", "PROMETHEUS_PORT")}
-    env = {**os.environ, "E2E_MNIST_FILE": str(mnist_full), "PUBLISH_ADDRESS": "127.0.0.1",
-           "IMAGE_TAG_SUFFIX": "-e2e", **{name: str(port) for name, port in ports.items()}, **CREDENTIALS}  # fmt: skip
+    env = {
+        **os.environ,
+        "E2E_MNIST_FILE": str(mnist_full),
+        "PUBLISH_ADDRESS": "127.0.0.1",
+        "IMAGE_TAG_SUFFIX": "-e2e",
+        **{name: str(port) for name, port in ports.items()},
+        **CREDENTIALS,
+    }
     return ComposeStack(project, OVERRIDE, env), {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
 
 
@@ -102,8 +115,12 @@ def stack(mnist_full: Path) -> Iterator[Stack]:
         compose("--profile", "train", "build", timeout=3600)  # the one-shot trainer's image too
         compose("up", "-d", "--wait", "--wait-timeout", "300", timeout=420)
         frontend = urls["FRONTEND_PORT"]
-        untrained = requests.post(f"{frontend}/api/predict", data=png_bytes(stroke_digit(SEVEN)),
-                                  headers={"Content-Type": "image/png"}, timeout=10)  # fmt: skip
+        untrained = requests.post(
+            f"{frontend}/api/predict",
+            data=png_bytes(stroke_digit(SEVEN)),
+            headers={"Content-Type": "image/png"},
+            timeout=10,
+        )
         yield Stack(compose, frontend, urls["MLFLOW_UI_PORT"], urls["PROMETHEUS_PORT"], untrained)
     finally:
         compose.down("-v", "--remove-orphans")
@@ -147,10 +164,18 @@ def test_before_training_the_api_says_there_is_no_model_and_what_to_run(stack: S
 def test_no_credential_is_baked_into_any_image(stack: Stack):
     for service in ("tracking", "trainer", "predictor", "frontend"):
         image = f"mnist-mlops/mlops-mnist:{service}-e2e"
-        history = subprocess.run(["docker", "history", "--no-trunc", "--format", "{{.CreatedBy}}", image],
-                                 capture_output=True, text=True, check=True).stdout  # fmt: skip
-        config = subprocess.run(["docker", "image", "inspect", "--format", "{{json .Config.Env}}", image],
-                                capture_output=True, text=True, check=True).stdout  # fmt: skip
+        history = subprocess.run(
+            ["docker", "history", "--no-trunc", "--format", "{{.CreatedBy}}", image],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        config = subprocess.run(
+            ["docker", "image", "inspect", "--format", "{{json .Config.Env}}", image],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         for value in CREDENTIALS.values():
             assert value not in history + config, f"a credential is in the {service} image"
         for name in ("PASSWORD", "SECRET", "ACCESS_KEY"):
@@ -180,11 +205,18 @@ def test_trainer_logs_three_runs_registers_the_best_and_stores_artifacts_in_the_
     assert scores[version.run_id] == best.scores, (version.run_id, scores)
     # The artifacts are objects in the bucket: list it from inside the tracking container (the
     # object store is on an internal network), with the credentials the tracking server has.
-    listing = stack.compose("exec", "-T", "tracking", "python", "-c", (
-        "import os, boto3; s3 = boto3.client('s3', endpoint_url=os.environ['MLFLOW_S3_ENDPOINT_URL']); "
-        "pages = s3.get_paginator('list_objects_v2').paginate(Bucket='mlflow'); "
-        "print('\\n'.join(o['Key'] for p in pages for o in p.get('Contents', [])))"
-    ))  # fmt: skip
+    listing = stack.compose(
+        "exec",
+        "-T",
+        "tracking",
+        "python",
+        "-c",
+        (
+            "import os, boto3; s3 = boto3.client('s3', endpoint_url=os.environ['MLFLOW_S3_ENDPOINT_URL']); "
+            "pages = s3.get_paginator('list_objects_v2').paginate(Bucket='mlflow'); "
+            "print('\\n'.join(o['Key'] for p in pages for o in p.get('Contents', [])))"
+        ),
+    )
     keys = listing.split()
     for run in runs:
         assert any(run.info.run_id in key for key in keys), f"no objects for run {run.data.tags['run_key']}"
@@ -207,8 +239,9 @@ def test_the_page_loads_and_drawn_digits_come_back_right_through_the_frontend(st
     assert stack.wait_for_model()["version"] == production
     right = 0
     for label, png in drawn_digits(mnist_full):
-        answer = requests.post(f"{stack.frontend}/api/predict", files={"image": ("digit.png", png, "image/png")},
-                               timeout=10)  # fmt: skip
+        answer = requests.post(
+            f"{stack.frontend}/api/predict", files={"image": ("digit.png", png, "image/png")}, timeout=10
+        )
         assert answer.status_code == 200, answer.text
         assert answer.json()["model"]["version"] == production
         right += answer.json()["digit"] == label
@@ -246,16 +279,37 @@ def loaded(result: subprocess.CompletedProcess) -> dict:
 
 def test_a_notebook_on_the_host_with_no_mlflow_settings_loads_the_production_model(stack: Stack, trained, tmp_path):
     clean = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-c", NOTEBOOK, stack.mlflow], env=clean, cwd=tmp_path,
-                            capture_output=True, text=True, timeout=180)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", NOTEBOOK, stack.mlflow],
+        env=clean,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     print(f"\nnotebook on the host: {loaded(result)['seconds']:.1f} s")
 
 
 def test_a_client_in_a_container_with_no_mlflow_settings_loads_the_production_model(stack: Stack, trained):
     # The trainer's image (MLflow, onnxruntime) on the stack's network, with nothing but its own ENV.
-    result = subprocess.run(["docker", "run", "--rm", "--network", f"{PROJECT}_app", "--entrypoint", "python",
-                             "mnist-mlops/mlops-mnist:trainer-e2e", "-c", NOTEBOOK, "http://tracking:5000"],
-                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    result = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            f"{PROJECT}_app",
+            "--entrypoint",
+            "python",
+            "mnist-mlops/mlops-mnist:trainer-e2e",
+            "-c",
+            NOTEBOOK,
+            "http://tracking:5000",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     print(f"\nclient in a container: {loaded(result)['seconds']:.1f} s")
 
 
@@ -297,17 +351,21 @@ def test_predictions_are_logged_and_people_correct_them_through_the_page(stack: 
     answer = stack.predict_seven()
     assert answer.status_code == 200, answer.text
     prediction_id = answer.json()["prediction_id"]
-    feedback = requests.post(f"{stack.frontend}/api/feedback", json={"prediction_id": prediction_id, "label": 1},
-                             timeout=10)  # fmt: skip
+    feedback = requests.post(
+        f"{stack.frontend}/api/feedback", json={"prediction_id": prediction_id, "label": 1}, timeout=10
+    )
     assert feedback.status_code == 201, feedback.text
-    again = requests.post(f"{stack.frontend}/api/feedback", json={"prediction_id": prediction_id, "label": 7},
-                          timeout=10)  # fmt: skip
+    again = requests.post(
+        f"{stack.frontend}/api/feedback", json={"prediction_id": prediction_id, "label": 7}, timeout=10
+    )
     assert again.status_code == 200 and again.json()["status"] == "replaced"
-    row = feedback_db(stack, f"SELECT digit, label, image_format, length(input_pixels) FROM predictions "
-                             f"WHERE id = '{prediction_id}'")  # fmt: skip
+    row = feedback_db(
+        stack, f"SELECT digit, label, image_format, length(input_pixels) FROM predictions WHERE id = '{prediction_id}'"
+    )
     assert row == f"{answer.json()['digit']}|7|PNG|784"
-    bad = requests.post(f"{stack.frontend}/api/feedback", json={"prediction_id": prediction_id, "label": 12},
-                        timeout=10)  # fmt: skip
+    bad = requests.post(
+        f"{stack.frontend}/api/feedback", json={"prediction_id": prediction_id, "label": 12}, timeout=10
+    )
     assert bad.status_code == 422 and bad.json()["error"] == "invalid_label"
     assert requests.get(f"{stack.frontend}/api/metrics", timeout=10).status_code == 404, "metrics stay private"
 
@@ -318,8 +376,11 @@ def test_a_database_outage_loses_no_answer(stack: Stack, trained):
     try:
         answers = [stack.predict_seven() for _ in range(5)]
         assert [answer.status_code for answer in answers] == [200] * 5
-        feedback = requests.post(f"{stack.frontend}/api/feedback", timeout=30,
-                                 json={"prediction_id": answers[0].json()["prediction_id"], "label": 7})  # fmt: skip
+        feedback = requests.post(
+            f"{stack.frontend}/api/feedback",
+            timeout=30,
+            json={"prediction_id": answers[0].json()["prediction_id"], "label": 7},
+        )
         assert feedback.status_code == 503 and feedback.json()["error"] == "feedback_unavailable"
     finally:
         stack.compose("start", "postgres", timeout=120)

@@ -28,12 +28,36 @@ pytestmark = pytest.mark.browser
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 # Mouse strokes as a person would draw them, in fractions of the canvas; one list per stroke.
 DIGITS = {
-    3: [[(0.30, 0.22), (0.45, 0.14), (0.62, 0.17), (0.68, 0.29), (0.60, 0.41), (0.46, 0.47),
-         (0.62, 0.52), (0.70, 0.65), (0.64, 0.79), (0.48, 0.86), (0.30, 0.80)]],
-    5: [[(0.68, 0.16), (0.36, 0.16), (0.33, 0.45), (0.50, 0.40), (0.66, 0.48), (0.70, 0.64),
-         (0.62, 0.80), (0.46, 0.86), (0.30, 0.79)]],
+    3: [
+        [
+            (0.30, 0.22),
+            (0.45, 0.14),
+            (0.62, 0.17),
+            (0.68, 0.29),
+            (0.60, 0.41),
+            (0.46, 0.47),
+            (0.62, 0.52),
+            (0.70, 0.65),
+            (0.64, 0.79),
+            (0.48, 0.86),
+            (0.30, 0.80),
+        ]
+    ],
+    5: [
+        [
+            (0.68, 0.16),
+            (0.36, 0.16),
+            (0.33, 0.45),
+            (0.50, 0.40),
+            (0.66, 0.48),
+            (0.70, 0.64),
+            (0.62, 0.80),
+            (0.46, 0.86),
+            (0.30, 0.79),
+        ]
+    ],
     7: [[(0.27, 0.20), (0.72, 0.20), (0.56, 0.50), (0.42, 0.86)]],
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +67,16 @@ def stack(tmp_path_factory, mnist_full):
     base = tmp_path_factory.mktemp("frontend")
     tracking = MlflowServer(base / "mlflow")
     tracking.start()
-    run_trainer_ok({"MLFLOW_TRACKING_URI": tracking.uri, "MNIST_PATH": str(mnist_full), "MNIST_TRAIN_LIMIT": "20000",
-                    "MNIST_TEST_LIMIT": "2000", "TRAINER_RUNS": "tuned", "TRAINER_EPOCHS": "3"})  # fmt: skip
+    run_trainer_ok(
+        {
+            "MLFLOW_TRACKING_URI": tracking.uri,
+            "MNIST_PATH": str(mnist_full),
+            "MNIST_TRAIN_LIMIT": "20000",
+            "MNIST_TEST_LIMIT": "2000",
+            "TRAINER_RUNS": "tuned",
+            "TRAINER_EPOCHS": "3",
+        }
+    )
     try:
         with postgres_server(base / "pg", "postgres", "pg-pw", "mlflow") as pg:
             database = create_prediction_db(pg, "feedback")
@@ -57,8 +89,15 @@ def stack(tmp_path_factory, mnist_full):
                 wait_until(lambda: requests.get(f"{api}/ready", timeout=2).ok, 60, "predictor ready", process)
                 upstream = api.removeprefix("http://")
                 with nginx_server(base / "nginx", upstream) as site:
-                    yield {"site": site, "api": api, "base": base, "tracking": tracking, "upstream": upstream,
-                           "database": database, "pg_folder": base / "pg"}  # fmt: skip
+                    yield {
+                        "site": site,
+                        "api": api,
+                        "base": base,
+                        "tracking": tracking,
+                        "upstream": upstream,
+                        "database": database,
+                        "pg_folder": base / "pg",
+                    }
     finally:
         tracking.stop()
 
@@ -170,8 +209,9 @@ def test_nginx_serves_headers_config_and_proxies_the_api(stack):
     assert requests.get(stack["site"] + "/config.json", timeout=5).json() == {"mlflowUrl": "http://localhost:5000"}
     for path in ("ready", "model", "openapi.json"):
         assert requests.get(f"{stack['site']}/api/{path}", timeout=5).status_code == 200, path
-    too_big = requests.post(stack["site"] + "/api/predict", data=b"x" * 6_000_000,
-                            headers={"Content-Type": "image/png"}, timeout=10)  # fmt: skip
+    too_big = requests.post(
+        stack["site"] + "/api/predict", data=b"x" * 6_000_000, headers={"Content-Type": "image/png"}, timeout=10
+    )
     assert too_big.status_code == 413, too_big.text
     assert too_big.json()["error"] == "payload_too_large", "the predictor's own answer, passed on by nginx"
 
@@ -220,9 +260,13 @@ def predict_on_page(page, digit: int) -> dict:
 
 def stored_labels(database: dict[str, str], prediction_id: str) -> list[int | None]:
     """``[label]`` of the recorded prediction (``[]`` while it is not written yet), as the reader sees it."""
-    reader = {"host": database["PREDICTION_DB_HOST"], "port": database["PREDICTION_DB_PORT"],
-              "user": database["PREDICTION_READER_USER"], "password": database["PREDICTION_READER_PASSWORD"],
-              "dbname": database["PREDICTION_DB_NAME"]}  # fmt: skip
+    reader = {
+        "host": database["PREDICTION_DB_HOST"],
+        "port": database["PREDICTION_DB_PORT"],
+        "user": database["PREDICTION_READER_USER"],
+        "password": database["PREDICTION_READER_PASSWORD"],
+        "dbname": database["PREDICTION_DB_NAME"],
+    }
     try:
         with psycopg2.connect(**reader) as connection, connection.cursor() as cursor:
             cursor.execute("SELECT label FROM predictions WHERE id = %s", (prediction_id,))

@@ -19,8 +19,13 @@ INFO = ModelInfo("Mnist_Best_Model", "4", "production", "run-abc", "models:/m-1"
 @pytest.fixture()
 def settings(tmp_path: Path) -> PredictorSettings:
     """Small limits, a cache of this test's own, a tracking server that is never there, no prediction log."""
-    return PredictorSettings(model_cache_dir=tmp_path / "cache", max_body_bytes=300_000, prediction_log=False,
-                             max_image_pixels=1_000_000, mlflow_tracking_uri="http://127.0.0.1:9")  # fmt: skip
+    return PredictorSettings(
+        model_cache_dir=tmp_path / "cache",
+        max_body_bytes=300_000,
+        prediction_log=False,
+        max_image_pixels=1_000_000,
+        mlflow_tracking_uri="http://127.0.0.1:9",
+    )
 
 
 @pytest.fixture()

@@ -27,11 +27,24 @@ MODES = {
     "BMP": ("1", "L", "P", "RGB"),
 }
 WRONG_CONTENT_TYPES = [
-    "text/plain", "application/octet-stream", "application/xml", "", "image/svg+xml", "image/tiff",
-    "multipart/form-data", "application/x-www-form-urlencoded", "image/png; charset=utf-8",
-]  # fmt: skip
-BROKEN_DATA_URL_HEADS = ["data:", "data:image/png,", "data:image/png;base64", "data:text/plain;base64,",
-                         "data:;base64,", "data:image/png;base64,,"]  # fmt: skip
+    "text/plain",
+    "application/octet-stream",
+    "application/xml",
+    "",
+    "image/svg+xml",
+    "image/tiff",
+    "multipart/form-data",
+    "application/x-www-form-urlencoded",
+    "image/png; charset=utf-8",
+]
+BROKEN_DATA_URL_HEADS = [
+    "data:",
+    "data:image/png,",
+    "data:image/png;base64",
+    "data:text/plain;base64,",
+    "data:;base64,",
+    "data:image/png;base64,,",
+]
 BASE64_ISH = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=%, "
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
@@ -109,9 +122,11 @@ def png_header_only(width: int, height: int, bit_depth: int = 8, color_type: int
     """A PNG that claims ``width`` x ``height`` but carries (almost) no pixel data."""
     header = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
     return (
-        b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
         + _png_chunk(b"IEND", b"")
-    )  # fmt: skip
+    )
 
 
 def png_bomb(side: int) -> bytes:

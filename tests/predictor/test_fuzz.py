@@ -61,8 +61,7 @@ def targets(tmp_path_factory: pytest.TempPathFactory):
             wait_until(http_ok(f"{direct}/ready"), 60, "model loaded")
             workers = worker_pids(process.pid)
             with nginx_server(base / "nginx", direct.removeprefix("http://")) as site:
-                yield {"direct": direct, "nginx": f"{site}/api", "master": process.pid, "workers": workers,
-                       "log": log}  # fmt: skip
+                yield {"direct": direct, "nginx": f"{site}/api", "master": process.pid, "workers": workers, "log": log}
 
 
 def check_contract(status: int, content_type: str, text: str, path: str, what: str) -> None:
@@ -109,8 +108,11 @@ def test_generated_images_and_wrappings_never_cause_a_server_error(targets):
     @example(probe=Probe("empty body", b"", "image/png"))
     @example(probe=Probe("empty multipart field", b"", "image/png", "multipart"))
     @example(probe=huge_json(6_000_000))
-    @example(probe=Probe("bomb via JSON", b'{"image": "' + base64.b64encode(png_bomb(20000)) + b'"}',
-                         "application/json", "json"))  # fmt: skip
+    @example(
+        probe=Probe(
+            "bomb via JSON", b'{"image": "' + base64.b64encode(png_bomb(20000)) + b'"}', "application/json", "json"
+        )
+    )
     def fuzz(probe: Probe) -> None:
         send(targets, probe, sent)
 
@@ -158,15 +160,24 @@ def test_oversized_request_lines_and_headers_are_4xx_and_json_through_nginx(targ
     sent: Counter = Counter()
     for name in ("direct", "nginx"):
         for response in (
-            requests.post(f"{targets[name]}/predict?debug={'1' * length}", data=b"x", timeout=10,
-                          headers={"Content-Type": "image/png"}),
-            requests.post(f"{targets[name]}/predict", data=b"x", timeout=10,
-                          headers={"Content-Type": "image/png", "X-Padding": "p" * length}),
-        ):  # fmt: skip
+            requests.post(
+                f"{targets[name]}/predict?debug={'1' * length}",
+                data=b"x",
+                timeout=10,
+                headers={"Content-Type": "image/png"},
+            ),
+            requests.post(
+                f"{targets[name]}/predict",
+                data=b"x",
+                timeout=10,
+                headers={"Content-Type": "image/png", "X-Padding": "p" * length},
+            ),
+        ):
             sent[response.status_code] += 1
             what = f"{length}-byte line or header via {name}"
             assert 400 <= response.status_code < 500, f"{what}: {response.status_code}"
             if name == "nginx":
-                check_contract(response.status_code, response.headers.get("Content-Type", ""), response.text,
-                               "/predict", what)  # fmt: skip
+                check_contract(
+                    response.status_code, response.headers.get("Content-Type", ""), response.text, "/predict", what
+                )
     check_survived(targets, sent, at_least=4)

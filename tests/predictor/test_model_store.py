@@ -96,14 +96,17 @@ VERSION_WITHOUT_ONNX = {"model_version": {"name": "Mnist_Best_Model", "version":
 @pytest.mark.parametrize(
     ("answer", "kind", "words"),
     [
-        ((404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "alias not found"}), NoModelError,
-         "No model has been trained yet"),
+        (
+            (404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "alias not found"}),
+            NoModelError,
+            "No model has been trained yet",
+        ),
         ((401, {"error_code": "UNAUTHENTICATED", "message": "log in"}), RegistryError, "refused the predictor (HTTP 4"),
         ((403, {"error_code": "PERMISSION_DENIED", "message": "no"}), RegistryError, "refused the predictor (HTTP 403"),
         ((200, VERSION_WITHOUT_ONNX), RegistryError, "version 7 has no ONNX model"),
         ((500, {"error_code": "INTERNAL_ERROR", "message": "database down"}), RegistryError, "failed the request"),
     ],
-)  # fmt: skip
+)
 def test_registry_problems_are_reported_for_what_they_are(stub_uri, answer, kind, words):
     RegistryStub.answer = answer
     registry = Registry(PredictorSettings(mlflow_tracking_uri=stub_uri))

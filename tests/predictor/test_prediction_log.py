@@ -46,14 +46,19 @@ def database(server: dict) -> dict[str, str]:
 
 def settings_for(database: dict[str, str], tmp_path: Path, **extra) -> PredictorSettings:
     fields = {key.lower(): value for key, value in database.items() if key.startswith("PREDICTION_DB_")}
-    return PredictorSettings(model_cache_dir=tmp_path / "cache", mlflow_tracking_uri="http://127.0.0.1:9",
-                             **fields, **extra)  # fmt: skip
+    return PredictorSettings(
+        model_cache_dir=tmp_path / "cache", mlflow_tracking_uri="http://127.0.0.1:9", **fields, **extra
+    )
 
 
 def connect(database: dict[str, str], user: str = "PREDICTION_DB", dbname: str | None = None):
-    return psycopg2.connect(host=database["PREDICTION_DB_HOST"], port=database["PREDICTION_DB_PORT"],
-                            user=database[f"{user}_USER"], password=database[f"{user}_PASSWORD"],
-                            dbname=dbname or database["PREDICTION_DB_NAME"])  # fmt: skip
+    return psycopg2.connect(
+        host=database["PREDICTION_DB_HOST"],
+        port=database["PREDICTION_DB_PORT"],
+        user=database[f"{user}_USER"],
+        password=database[f"{user}_PASSWORD"],
+        dbname=dbname or database["PREDICTION_DB_NAME"],
+    )
 
 
 def rows(database: dict[str, str], query: str = "SELECT * FROM predictions") -> list[dict]:
@@ -104,8 +109,9 @@ MIGRATE = (
 
 def test_migrations_create_the_schema_once_even_from_several_processes_at_once(database):
     env = {**os.environ, **database, "PYTHONPATH": str(REPO_ROOT)}
-    processes = [subprocess.Popen([sys.executable, "-c", MIGRATE], env=env, stderr=subprocess.PIPE, text=True)
-                 for _ in range(4)]  # fmt: skip
+    processes = [
+        subprocess.Popen([sys.executable, "-c", MIGRATE], env=env, stderr=subprocess.PIPE, text=True) for _ in range(4)
+    ]
     for process in processes:
         _, stderr = process.communicate(timeout=120)
         assert process.returncode == 0, stderr[-2000:]
@@ -159,7 +165,10 @@ def test_feedback_creates_then_replaces_the_label(logged_client, database):
     assert created.status_code == 201 and created.get_json()["status"] == "created"
     replaced = logged_client.post("/feedback", json={"prediction_id": answer["prediction_id"], "label": 7})
     assert replaced.status_code == 200 and replaced.get_json() == {
-        "prediction_id": answer["prediction_id"], "label": 7, "status": "replaced"}  # fmt: skip
+        "prediction_id": answer["prediction_id"],
+        "label": 7,
+        "status": "replaced",
+    }
     [row] = rows(database)
     assert row["label"] == 7 and row["labelled_at"] is not None
 

@@ -57,8 +57,15 @@ def trained(tmp_path_factory, mnist_slice) -> Iterator[dict]:
     tracking = MlflowServer(base / "mlflow")
     tracking.start()
     try:
-        run_trainer_ok({"MLFLOW_TRACKING_URI": tracking.uri, "MNIST_PATH": str(mnist_slice), "TRAINER_EPOCHS": "1",
-                        "TRAINER_RUNS": "baseline", "MLFLOW_EXPERIMENT_NAME": "predictor-it"})  # fmt: skip
+        run_trainer_ok(
+            {
+                "MLFLOW_TRACKING_URI": tracking.uri,
+                "MNIST_PATH": str(mnist_slice),
+                "TRAINER_EPOCHS": "1",
+                "TRAINER_RUNS": "baseline",
+                "MLFLOW_EXPERIMENT_NAME": "predictor-it",
+            }
+        )
         with predictor_server(tracking.uri, base / "cache", base / "predictor.log") as (url, process, started):
             wait_until(lambda: requests.get(f"{url}/ready", timeout=2).ok, 60, "predictor ready", process)
             ready_seconds = time.monotonic() - started
@@ -108,8 +115,12 @@ def test_serves_the_trainers_model_and_its_onnx_output(trained):
 
 def test_access_log_has_one_json_line_per_request_with_its_latency(trained):
     agent = 'tester "quoted" \\ agent'
-    requests.post(f"{trained['url']}/predict", data=DRAWING, timeout=10,
-                  headers={"Content-Type": "image/png", "User-Agent": agent})  # fmt: skip
+    requests.post(
+        f"{trained['url']}/predict",
+        data=DRAWING,
+        timeout=10,
+        headers={"Content-Type": "image/png", "User-Agent": agent},
+    )
     log = trained["base"] / "predictor.log"
     wait_until(lambda: any(line["agent"] == agent for line in access_lines(log)), 10, "its access line")
     line = next(line for line in access_lines(log) if line["agent"] == agent)

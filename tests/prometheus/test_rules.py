@@ -37,6 +37,7 @@ def test_the_rules_test_would_catch_a_broken_rule(tmp_path):
     broken = (FOLDER / "alerts.yml").read_text().replace("> 0.01", "> 0.5")
     (tmp_path / "alerts.yml").write_text(broken)
     (tmp_path / "alerts_test.yml").write_text((FOLDER / "alerts_test.yml").read_text())
-    result = subprocess.run([str(PROMTOOL), "test", "rules", "alerts_test.yml"], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [str(PROMTOOL), "test", "rules", "alerts_test.yml"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0 and "PredictorErrorRate" in result.stdout + result.stderr

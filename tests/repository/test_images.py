@@ -32,14 +32,16 @@ def dockerfile(service: str) -> str:
 
 @pytest.mark.parametrize("folder", [*SERVICES, "tests", "tests/scenarios"])
 def test_hadolint_finds_nothing(folder: str):
-    result = subprocess.run([tool("hadolint"), "--no-color", "Dockerfile"], cwd=REPO_ROOT / folder,
-                            capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run(
+        [tool("hadolint"), "--no-color", "Dockerfile"], cwd=REPO_ROOT / folder, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_actionlint_finds_nothing():
-    result = subprocess.run([tool("actionlint"), "-no-color", str(WORKFLOW)], cwd=REPO_ROOT,
-                            capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run(
+        [tool("actionlint"), "-no-color", str(WORKFLOW)], cwd=REPO_ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -21,9 +21,13 @@ def served(tmp_path: Path):
     folder = tmp_path / "site"
     folder.mkdir()
     rng = np.random.default_rng(0)
-    np.savez(folder / "mnist.npz", x_train=rng.integers(0, 256, (30, 28, 28), dtype=np.uint8),
-             y_train=np.arange(30) % 10, x_test=rng.integers(0, 256, (10, 28, 28), dtype=np.uint8),
-             y_test=np.arange(10))  # fmt: skip
+    np.savez(
+        folder / "mnist.npz",
+        x_train=rng.integers(0, 256, (30, 28, 28), dtype=np.uint8),
+        y_train=np.arange(30) % 10,
+        x_test=rng.integers(0, 256, (10, 28, 28), dtype=np.uint8),
+        y_test=np.arange(10),
+    )
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(folder))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

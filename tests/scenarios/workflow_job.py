@@ -40,8 +40,17 @@ def main() -> int:
         env = {**os.environ, "GITHUB_WORKSPACE": str(workspace)}
         return subprocess.run(["bash", "-c", script], cwd=workspace, env=env).returncode
     image = args.image or job["container"]
-    command = ["docker", "run", "--rm", "-v", f"{workspace}:/workspace", "-w", "/workspace",
-               "-e", "GITHUB_WORKSPACE=/workspace"]  # fmt: skip
+    command = [
+        "docker",
+        "run",
+        "--rm",
+        "-v",
+        f"{workspace}:/workspace",
+        "-w",
+        "/workspace",
+        "-e",
+        "GITHUB_WORKSPACE=/workspace",
+    ]
     if mnist:
         command += ["-v", f"{mnist}:/data/mnist.npz:ro", "-e", "MNIST_SOURCE_PATH=/data/mnist.npz"]
     return subprocess.run([*command, image, "bash", "-c", script]).returncode

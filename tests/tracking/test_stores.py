@@ -48,14 +48,24 @@ def stores(tmp_path_factory):
 def tracking_env(stores, port: int, **extra: str) -> dict[str, str]:
     pg = stores["pg"]
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "MLFLOW_"))}
-    env.update({
-        "POSTGRES_HOST": pg["host"], "POSTGRES_PORT": str(pg["port"]), "POSTGRES_USER": PG_USER,
-        "POSTGRES_PASSWORD": PG_PASSWORD, "POSTGRES_DB": PG_DB,
-        "MLFLOW_S3_ENDPOINT_URL": stores["s3"], "AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET,
-        "MLFLOW_ARTIFACTS_BUCKET": BUCKET, "MLFLOW_HOST": "127.0.0.1", "MLFLOW_PORT": str(port),
-        "MLFLOW_WORKERS": "1", "DEPENDENCY_WAIT_SECONDS": "30",
-        "MLFLOW_METRICS_DIR": str(stores["base"] / f"metrics-{port}"),
-    })  # fmt: skip
+    env.update(
+        {
+            "POSTGRES_HOST": pg["host"],
+            "POSTGRES_PORT": str(pg["port"]),
+            "POSTGRES_USER": PG_USER,
+            "POSTGRES_PASSWORD": PG_PASSWORD,
+            "POSTGRES_DB": PG_DB,
+            "MLFLOW_S3_ENDPOINT_URL": stores["s3"],
+            "AWS_ACCESS_KEY_ID": S3_KEY,
+            "AWS_SECRET_ACCESS_KEY": S3_SECRET,
+            "MLFLOW_ARTIFACTS_BUCKET": BUCKET,
+            "MLFLOW_HOST": "127.0.0.1",
+            "MLFLOW_PORT": str(port),
+            "MLFLOW_WORKERS": "1",
+            "DEPENDENCY_WAIT_SECONDS": "30",
+            "MLFLOW_METRICS_DIR": str(stores["base"] / f"metrics-{port}"),
+        }
+    )
     env.update(extra)
     return env
 
@@ -75,9 +85,12 @@ def tracking_server(stores, log_name: str):
 
 def s3(stores):
     return boto3.client(
-        "s3", endpoint_url=stores["s3"], aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET,
+        "s3",
+        endpoint_url=stores["s3"],
+        aws_access_key_id=S3_KEY,
+        aws_secret_access_key=S3_SECRET,
         region_name="us-east-1",
-    )  # fmt: skip
+    )
 
 
 def without_credentials() -> dict[str, str]:
@@ -91,10 +104,16 @@ def trained_stack(stores, mnist_slice):
     assert BUCKET not in bucket_names, "the test must start without the bucket"
     with tracking_server(stores, "first.log") as (uri, log):
         # without_credentials() replaces the whole environment: no S3 credentials reach the trainer
-        env = {**without_credentials(), "MLFLOW_TRACKING_URI": uri, "MNIST_PATH": str(mnist_slice),
-               "TRAINER_EPOCHS": "1", "MLFLOW_EXPERIMENT_NAME": "stack"}  # fmt: skip
-        result = subprocess.run([sys.executable, "-m", "trainer"], cwd=REPO_ROOT, env=env,
-                                capture_output=True, text=True, timeout=900)  # fmt: skip
+        env = {
+            **without_credentials(),
+            "MLFLOW_TRACKING_URI": uri,
+            "MNIST_PATH": str(mnist_slice),
+            "TRAINER_EPOCHS": "1",
+            "MLFLOW_EXPERIMENT_NAME": "stack",
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "trainer"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900
+        )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         yield {"uri": uri, "log": log.read_text(), "stdout": result.stdout}
 
@@ -159,8 +178,14 @@ def test_a_notebook_with_no_mlflow_settings_loads_the_model_through_the_server(t
     info = requests.get(f"{trained_stack['uri']}/api/3.0/mlflow/server-info", timeout=10).json()
     assert info["multipart_downloads_enabled"] is False and info["multipart_uploads_enabled"] is False
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-c", NOTEBOOK, trained_stack["uri"]], env=env, cwd=tmp_path,
-                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", NOTEBOOK, trained_stack["uri"]],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded["keras"] == [None, 10] and loaded["onnx"] == [1, 10]
@@ -200,8 +225,9 @@ def test_second_start_on_the_same_stores_loses_nothing(trained_stack, stores):
 
 
 def run_entrypoint(env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tracking"], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "tracking"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.parametrize(
@@ -235,8 +261,11 @@ def test_postgresql_restarted_under_a_running_tracking_server_recovers_by_itself
     restart_postgres(stores["base"] / "pg")
 
     def reads_and_writes() -> bool:
-        response = requests.post(f"{trained_stack['uri']}/api/2.0/mlflow/runs/search", timeout=10,
-                                 json={"experiment_ids": [experiment.experiment_id]})  # fmt: skip
+        response = requests.post(
+            f"{trained_stack['uri']}/api/2.0/mlflow/runs/search",
+            timeout=10,
+            json={"experiment_ids": [experiment.experiment_id]},
+        )
         return response.status_code == 200 and len(response.json().get("runs", [])) >= runs_before
 
     # The server's stale connections fail at most briefly; no restart of the tracking server.
@@ -262,8 +291,9 @@ def test_s3_down_during_training_fails_the_run_and_leaves_the_alias(trained_stac
                 "TRAINER_RUNS": "baseline",
                 "MLFLOW_EXPERIMENT_NAME": "stack-s3-down",
             }
-            result = subprocess.run([sys.executable, "-m", "trainer"], cwd=REPO_ROOT, env=env,
-                                    capture_output=True, text=True, timeout=600)  # fmt: skip
+            result = subprocess.run(
+                [sys.executable, "-m", "trainer"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600
+            )
             client = MlflowClient(tracking_uri=uri, registry_uri=uri)
             experiment = client.get_experiment_by_name("stack-s3-down")
             statuses = [run.info.status for run in client.search_runs([experiment.experiment_id])]
@@ -278,8 +308,12 @@ def test_s3_down_during_training_fails_the_run_and_leaves_the_alias(trained_stac
 def test_optional_basic_auth_refuses_anonymous_requests_and_the_services_sign_in(stores, mnist_slice, tmp_path):
     admin_password = "auth-test-admin-pw"
     port = free_port()
-    env = tracking_env(stores, port, MLFLOW_AUTH_ADMIN_PASSWORD=admin_password,
-                       MLFLOW_AUTH_DATABASE_URI=f"sqlite:///{tmp_path / 'auth' / 'basic_auth.db'}")  # fmt: skip
+    env = tracking_env(
+        stores,
+        port,
+        MLFLOW_AUTH_ADMIN_PASSWORD=admin_password,
+        MLFLOW_AUTH_DATABASE_URI=f"sqlite:///{tmp_path / 'auth' / 'basic_auth.db'}",
+    )
     log = tmp_path / "auth.log"
     with running([sys.executable, "-m", "tracking"], log, env) as process:
         uri = f"http://127.0.0.1:{port}"
@@ -289,29 +323,45 @@ def test_optional_basic_auth_refuses_anonymous_requests_and_the_services_sign_in
         assert requests.get(search, timeout=10).status_code == 401
         assert requests.get(search, auth=("admin", "wrong"), timeout=10).status_code == 401
         assert requests.get(search, auth=("admin", admin_password), timeout=10).status_code == 200
-        trainer = {**without_credentials(), "MLFLOW_TRACKING_URI": uri, "MNIST_PATH": str(mnist_slice),
-                   "TRAINER_EPOCHS": "1", "TRAINER_RUNS": "baseline",
-                   "MLFLOW_EXPERIMENT_NAME": "stack-auth"}  # fmt: skip
-        anonymous = subprocess.run([sys.executable, "-m", "trainer"], cwd=REPO_ROOT, env=trainer,
-                                   capture_output=True, text=True, timeout=600)  # fmt: skip
+        trainer = {
+            **without_credentials(),
+            "MLFLOW_TRACKING_URI": uri,
+            "MNIST_PATH": str(mnist_slice),
+            "TRAINER_EPOCHS": "1",
+            "TRAINER_RUNS": "baseline",
+            "MLFLOW_EXPERIMENT_NAME": "stack-auth",
+        }
+        anonymous = subprocess.run(
+            [sys.executable, "-m", "trainer"], cwd=REPO_ROOT, env=trainer, capture_output=True, text=True, timeout=600
+        )
         assert anonymous.returncode == 4 and "MLFLOW_TRACKING_USERNAME" in anonymous.stderr, anonymous.stderr[-2000:]
         signed_in = {**trainer, "MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": admin_password}
-        result = subprocess.run([sys.executable, "-m", "trainer"], cwd=REPO_ROOT, env=signed_in,
-                                capture_output=True, text=True, timeout=600)  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-m", "trainer"], cwd=REPO_ROOT, env=signed_in, capture_output=True, text=True, timeout=600
+        )
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
         # A predictor without credentials says it is refused; with them it signs in as the trainer does
         # (MLflow's client reads the credentials from its environment).
         with predictor_server(uri, tmp_path / "anonymous-cache", tmp_path / "anonymous.log") as (anonymous_url, _, _):
-            wait_until(lambda: "refused" in requests.get(f"{anonymous_url}/ready", timeout=5).json()["message"],
-                       30, "the refusal reported")  # fmt: skip
+            wait_until(
+                lambda: "refused" in requests.get(f"{anonymous_url}/ready", timeout=5).json()["message"],
+                30,
+                "the refusal reported",
+            )
             assert "HTTP 401" in requests.get(f"{anonymous_url}/ready", timeout=5).json()["message"]
         credentials = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": admin_password}
-        alias = requests.get(f"{uri}/api/2.0/mlflow/registered-models/alias", timeout=10,
-                             auth=("admin", admin_password), params={"name": MODEL, "alias": "production"})  # fmt: skip
+        alias = requests.get(
+            f"{uri}/api/2.0/mlflow/registered-models/alias",
+            timeout=10,
+            auth=("admin", admin_password),
+            params={"name": MODEL, "alias": "production"},
+        )
         version = alias.json()["model_version"]["version"]
         with predictor_server(uri, tmp_path / "cache", tmp_path / "predictor.log", extra_env=credentials) as (
-            predictor, _process, _started,
-        ):  # fmt: skip
+            predictor,
+            _process,
+            _started,
+        ):
             wait_until(http_ok(f"{predictor}/ready"), 60, "predictor signed in to the tracking server")
             assert requests.get(f"{predictor}/model", timeout=5).json()["version"] == version
     assert admin_password not in log.read_text()

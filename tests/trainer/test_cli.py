@@ -82,9 +82,15 @@ def test_a_bad_tracking_uri_is_refused_before_any_work(monkeypatch, capsys, uri,
 
 @pytest.mark.parametrize(
     "uri",
-    ["http://tracking:5000", "https://mlflow.example.com", "sqlite:///mlruns/mlflow.db",
-     "postgresql+psycopg2://mlflow:pw@db:5432/mlflow", "mysql://u:p@db/mlflow", "file:///tmp/mlruns"],
-)  # fmt: skip
+    [
+        "http://tracking:5000",
+        "https://mlflow.example.com",
+        "sqlite:///mlruns/mlflow.db",
+        "postgresql+psycopg2://mlflow:pw@db:5432/mlflow",
+        "mysql://u:p@db/mlflow",
+        "file:///tmp/mlruns",
+    ],
+)
 def test_every_kind_of_store_mlflow_supports_is_accepted(monkeypatch, uri):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     assert parse([])[1].tracking_uri == uri

@@ -95,9 +95,12 @@ def test_cli_with_a_bad_file_exits_non_zero_and_logs_nothing(tmp_path):
     store = tmp_path / "store"
     result = subprocess.run(
         [sys.executable, "-m", "trainer", "--mnist-path", str(tmp_path / "absent.npz"), "--local-store", str(store)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={"PATH": "/usr/bin:/bin", "MLFLOW_TRACKING_URI": ""},
-    )  # fmt: skip
+    )
     assert result.returncode == 2
     assert "error: MNIST file not found" in result.stderr
     assert "Traceback" not in result.stderr

@@ -48,8 +48,10 @@ def test_later_labelled_drawings_judge_earlier_ones_train(prediction_db):
 
 def test_a_drawing_sent_again_later_is_held_out_only():
     same = b"\xff" * 784
-    drawings = [LabelledDrawing(START + timedelta(minutes=i), same if i in (0, 9) else bytes([i]) * 784, 0, 1)
-                for i in range(10)]  # fmt: skip
+    drawings = [
+        LabelledDrawing(START + timedelta(minutes=i), same if i in (0, 9) else bytes([i]) * 784, 0, 1)
+        for i in range(10)
+    ]
     earlier, later = split_by_time(drawings, 0.1)
     assert later == [drawings[9]] and drawings[0] not in earlier and len(earlier) == 8
 
@@ -76,8 +78,14 @@ def test_training_logs_the_feedback_input_and_accuracy_and_the_gate_uses_them(pr
     images = np.load(mnist_slice)["x_test"][:60]
     labels = [int(y) for y in np.load(mnist_slice)["y_test"][:60]]
     add_predictions(prediction_db, images, labels)
-    env = {**reader_env(prediction_db), "MNIST_PATH": str(mnist_slice), "TRAINER_RUNS": "baseline",
-           "TRAINER_EPOCHS": "1", "MLFLOW_EXPERIMENT_NAME": "feedback-it", "FEEDBACK_WEIGHT": "3"}  # fmt: skip
+    env = {
+        **reader_env(prediction_db),
+        "MNIST_PATH": str(mnist_slice),
+        "TRAINER_RUNS": "baseline",
+        "TRAINER_EPOCHS": "1",
+        "MLFLOW_EXPERIMENT_NAME": "feedback-it",
+        "FEEDBACK_WEIGHT": "3",
+    }
     with mlflow_server(tmp_path / "mlflow") as uri:
         result = run_trainer({**env, "MLFLOW_TRACKING_URI": uri})
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -22,30 +22,49 @@ pytestmark = pytest.mark.integration
 EXPERIMENT = "report-it"
 MODEL = "Mnist_Best_Model"
 FILES = ("experiment-report.md", "experiment-report.html", "experiment-report.docx")
-CHARTS = ("learning_curves.png", "confusion_matrix.png", "misclassified.png", "real_pen_confusion_matrix.png",
-          "real_pen_misclassified.png", "drawn_misclassified.png")  # fmt: skip
+CHARTS = (
+    "learning_curves.png",
+    "confusion_matrix.png",
+    "misclassified.png",
+    "real_pen_confusion_matrix.png",
+    "real_pen_misclassified.png",
+    "drawn_misclassified.png",
+)
 
 
 def run_report(env: dict[str, str], module: str = "trainer") -> subprocess.CompletedProcess:
     """``python -m trainer report`` (or ``python -m trainer.report``, the same for local use)."""
     command = [sys.executable, "-m", "trainer", "report"] if module == "trainer" else [sys.executable, "-m", module]
-    return subprocess.run(command, cwd=REPO_ROOT, env={**os.environ, **env}, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+    return subprocess.run(
+        command, cwd=REPO_ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, mnist_slice: Path):
     with mlflow_server(tmp_path_factory.mktemp("mlflow")) as uri:
-        run_trainer_ok({"MLFLOW_TRACKING_URI": uri, "MNIST_PATH": str(mnist_slice), "TRAINER_EPOCHS": "1",
-                        "MLFLOW_EXPERIMENT_NAME": EXPERIMENT})  # fmt: skip
+        run_trainer_ok(
+            {
+                "MLFLOW_TRACKING_URI": uri,
+                "MNIST_PATH": str(mnist_slice),
+                "TRAINER_EPOCHS": "1",
+                "MLFLOW_EXPERIMENT_NAME": EXPERIMENT,
+            }
+        )
         yield uri
 
 
 @pytest.fixture(scope="module")
 def report(server: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("report")
-    result = run_report({"MLFLOW_TRACKING_URI": server, "MLFLOW_EXPERIMENT_NAME": EXPERIMENT,
-                         "REPORT_DIR": str(folder), "FRONTEND_URL": "http://localhost:8088"})  # fmt: skip
+    result = run_report(
+        {
+            "MLFLOW_TRACKING_URI": server,
+            "MLFLOW_EXPERIMENT_NAME": EXPERIMENT,
+            "REPORT_DIR": str(folder),
+            "FRONTEND_URL": "http://localhost:8088",
+        }
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     return folder
 
@@ -134,16 +153,22 @@ def test_the_report_is_logged_to_the_best_run(report: Path, server: str):
 
 @pytest.mark.parametrize("module", ["trainer", "trainer.report"])
 def test_no_experiment_is_a_clear_error_not_a_traceback(server: str, tmp_path: Path, module: str):
-    result = run_report({"MLFLOW_TRACKING_URI": server, "MLFLOW_EXPERIMENT_NAME": "never-trained",
-                         "REPORT_DIR": str(tmp_path)}, module)  # fmt: skip
+    result = run_report(
+        {"MLFLOW_TRACKING_URI": server, "MLFLOW_EXPERIMENT_NAME": "never-trained", "REPORT_DIR": str(tmp_path)}, module
+    )
     assert result.returncode == 1
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
     assert not any(tmp_path.iterdir())
 
 
 def test_an_unreachable_tracking_server_is_a_clear_error_within_the_wait(tmp_path: Path):
-    result = run_report({"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{free_port()}", "TRACKING_WAIT_SECONDS": "2",
-                         "REPORT_DIR": str(tmp_path)})  # fmt: skip
+    result = run_report(
+        {
+            "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{free_port()}",
+            "TRACKING_WAIT_SECONDS": "2",
+            "REPORT_DIR": str(tmp_path),
+        }
+    )
     assert result.returncode == 3
     assert "not reachable" in result.stderr and "Traceback" not in result.stderr
 
@@ -159,9 +184,15 @@ def test_the_production_section_counts_labels_confusions_and_drift(server: str, 
     images[:, 4:24, 12:15] = 255  # a vertical bar, 3 px wide, in the middle
     labels = [7] * 10 + [1] * 10 + [None] * 10
     add_predictions(prediction_db, images, labels, digits=[7] * 30)
-    result = run_report({"MLFLOW_TRACKING_URI": server, "MLFLOW_EXPERIMENT_NAME": EXPERIMENT,
-                         "REPORT_DIR": str(tmp_path), "REPORT_LOG_ARTIFACTS": "false",
-                         **reader_env(prediction_db)})  # fmt: skip
+    result = run_report(
+        {
+            "MLFLOW_TRACKING_URI": server,
+            "MLFLOW_EXPERIMENT_NAME": EXPERIMENT,
+            "REPORT_DIR": str(tmp_path),
+            "REPORT_LOG_ARTIFACTS": "false",
+            **reader_env(prediction_db),
+        }
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     markdown = (tmp_path / "experiment-report.md").read_text()
     production = markdown[markdown.index("## Production") :]

@@ -90,8 +90,14 @@ def test_runs_log_params_metrics_and_dataset(trained, client):
         for name in ("epochs", "batch_size", "learning_rate", "architecture", "total_params", "dropout"):
             assert name in params
         assert params["epochs"] == "2"
-        for name in ("test_accuracy", "real_pen_accuracy", "synthetic_drawn_accuracy", "test_loss",
-                     "training_seconds", "seconds_per_epoch"):  # fmt: skip
+        for name in (
+            "test_accuracy",
+            "real_pen_accuracy",
+            "synthetic_drawn_accuracy",
+            "test_loss",
+            "training_seconds",
+            "seconds_per_epoch",
+        ):
             assert name in run.data.metrics
         assert 0.5 < run.data.metrics["test_accuracy"] <= 1.0
         assert 0.1 < run.data.metrics["synthetic_drawn_accuracy"] <= 1.0
@@ -106,22 +112,36 @@ def test_runs_log_params_metrics_and_dataset(trained, client):
         }
         assert contexts == {"training", "testing", "evaluation"}
         names = {ds.dataset.name for ds in run.inputs.dataset_inputs}
-        assert names == {"mnist-train", "mnist-train-marked", "synthetic-styles", "mnist-test", "real-pens",
-                         "synthetic-drawn-digits"}  # fmt: skip
+        assert names == {
+            "mnist-train",
+            "mnist-train-marked",
+            "synthetic-styles",
+            "mnist-test",
+            "real-pens",
+            "synthetic-drawn-digits",
+        }
         assert all(ds.dataset.digest for ds in run.inputs.dataset_inputs)
 
 
 def test_runs_log_figures_and_both_models(trained, client, tmp_path):
     for run in experiment_runs(client):
         plots = {item.path for item in client.list_artifacts(run.info.run_id, "plots")}
-        expected = {"learning_curves", "confusion_matrix", "misclassified", "drawn_misclassified",
-                    "real_pen_confusion_matrix", "real_pen_misclassified"}  # fmt: skip
+        expected = {
+            "learning_curves",
+            "confusion_matrix",
+            "misclassified",
+            "drawn_misclassified",
+            "real_pen_confusion_matrix",
+            "real_pen_misclassified",
+        }
         assert plots == {f"plots/{name}.png" for name in expected}
-        styles = json.loads(Path(client.download_artifacts(run.info.run_id, "drawn/accuracy_by_style.json",
-                                                             str(tmp_path))).read_text())  # fmt: skip
+        styles = json.loads(
+            Path(client.download_artifacts(run.info.run_id, "drawn/accuracy_by_style.json", str(tmp_path))).read_text()
+        )
         assert "1 long_flag" in styles and all(0 <= value <= 1 for value in styles.values())
-        real_pens = json.loads(Path(client.download_artifacts(run.info.run_id, "real_pens/accuracy.json",
-                                                                str(tmp_path))).read_text())  # fmt: skip
+        real_pens = json.loads(
+            Path(client.download_artifacts(run.info.run_id, "real_pens/accuracy.json", str(tmp_path))).read_text()
+        )
         assert sorted(real_pens["by_digit"]) == list("0123456789")
         misread = round((1 - run.data.metrics["real_pen_accuracy"]) * 1200)
         assert sum(confusion["count"] for confusion in real_pens["confusions"]) == misread
@@ -139,8 +159,9 @@ def test_best_run_is_registered_with_alias_and_tags(trained, client):
     runs = experiment_runs(client)
     version = client.get_model_version_by_alias(MODEL, "production")
     best = {run.info.run_id: run for run in runs}[version.run_id]
-    scored = [Candidate(run.info.run_id, run.data.tags["run_key"], run.info.run_name, scores_of(run), "", "")
-              for run in runs]  # fmt: skip
+    scored = [
+        Candidate(run.info.run_id, run.data.tags["run_key"], run.info.run_name, scores_of(run), "", "") for run in runs
+    ]
     # Scores, not run ids: two runs can tie on a test slice (the trainer then keeps the earlier).
     assert scores_of(best) == select_best(scored).scores
     assert version.tags["stage"] == "Production"
@@ -202,8 +223,9 @@ def test_champion_challenger_keeps_alias_unless_better_or_forced(trained, client
     name = "Gate_Test_Model"  # a registered model of this test's own: the trainer's stays as it trained it
 
     def challenger(test: float = 0.0, real: float = 0.0) -> Candidate:
-        scores = replace(recorded, test_accuracy=recorded.test_accuracy + test,
-                         real_pen_accuracy=recorded.real_pen_accuracy + real)  # fmt: skip
+        scores = replace(
+            recorded, test_accuracy=recorded.test_accuracy + test, real_pen_accuracy=recorded.real_pen_accuracy + real
+        )
         return Candidate(run.info.run_id, "tuned", "Challenger", scores, logged["model"], logged["onnx_model"])
 
     def never_evaluated(uri: str) -> Scores:
@@ -220,21 +242,24 @@ def test_champion_challenger_keeps_alias_unless_better_or_forced(trained, client
     assert client.get_model_version(name, same.version).tags["stage"] == "Challenger"
 
     # Reads real pens better, but loses more than the tolerance on MNIST test: kept out.
-    trade = register_and_promote(client, challenger(test=-3 * TEST_TOLERANCE, real=0.02), name, "production",
-                                 False, never_evaluated)  # fmt: skip
+    trade = register_and_promote(
+        client, challenger(test=-3 * TEST_TOLERANCE, real=0.02), name, "production", False, never_evaluated
+    )
     assert not trade.decision.promote and holder() == first.version
 
     # Within the real-pen set's sampling error and no better on MNIST: a tie, the holder stays.
-    noise = register_and_promote(client, challenger(real=REAL_PEN_MARGIN / 2), name, "production", False,
-                                 never_evaluated)  # fmt: skip
+    noise = register_and_promote(
+        client, challenger(real=REAL_PEN_MARGIN / 2), name, "production", False, never_evaluated
+    )
     assert not noise.decision.promote and holder() == first.version
 
     forced = register_and_promote(client, challenger(test=-0.1), name, "production", True, never_evaluated)
     assert forced.decision.promote and holder() == forced.version
     assert client.get_model_version(name, first.version).tags["stage"] == "Archived"
 
-    better = register_and_promote(client, challenger(real=2 * REAL_PEN_MARGIN), name, "production", False,
-                                  never_evaluated)  # fmt: skip
+    better = register_and_promote(
+        client, challenger(real=2 * REAL_PEN_MARGIN), name, "production", False, never_evaluated
+    )
     assert better.decision.promote and "beats version" in better.decision.reason
     assert holder() == better.version
     assert float(client.get_model_version(name, better.version).tags["real_pen_accuracy"]) == pytest.approx(
@@ -275,9 +300,13 @@ def test_nan_loss_fails_the_run_and_nothing_is_promoted(tmp_path, mnist_slice):
     from trainer.style_marks import marked_digits
 
     mnist = load_splits(mnist_slice, train_limit=500)
-    data = TrainingData(mnist, marked_digits(mnist.x_train, mnist.y_train, 50, seed=1),
-                        load_drawn(DRAWN_TRAINING, limit=100), load_real_pens(),
-                        load_drawn(DRAWN_EVALUATION, limit=100))  # fmt: skip
+    data = TrainingData(
+        mnist,
+        marked_digits(mnist.x_train, mnist.y_train, 50, seed=1),
+        load_drawn(DRAWN_TRAINING, limit=100),
+        load_real_pens(),
+        load_drawn(DRAWN_EVALUATION, limit=100),
+    )
     diverging = replace(BASELINE, learning_rate=float("nan"), epochs=1)
     with pytest.raises(TrainingDivergedError):
         train_model(diverging, data, seed=1, experiment_id=experiment_id)
@@ -293,8 +322,11 @@ def test_sigterm_marks_the_run_killed_and_registers_nothing(tmp_path, mnist_full
     with open(log, "w") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "trainer", "--runs", "architecture", "--epochs", "5"],
-            cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     client = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
 
     def training_started() -> bool:

@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from devkit.flywheel import flywheel_drawings  # noqa: E402 - after the path set-up above
-from devkit.handwriting import Drawing, mnist_set  # noqa: E402
+from devkit.handwriting import Drawing, preprocessed_set  # noqa: E402
 from devkit.prediction_db import add_predictions, owner_settings, reader_env  # noqa: E402
 from devkit.services import MlflowServer, create_prediction_db, postgres_server, run_trainer  # noqa: E402
 from predictor import preprocess  # noqa: E402
@@ -37,7 +37,7 @@ MODEL = "Mnist_Best_Model"
 
 def pixels(drawings: list[Drawing]) -> np.ndarray:
     """The drawings as the predictor records them: its preprocessing, 28x28 uint8."""
-    return mnist_set(iter(drawings))["x"]
+    return preprocessed_set(iter(drawings))["x"]
 
 
 def fresh_accuracy(onnx_path: Path, fresh: dict[tuple[int, str], np.ndarray]) -> dict[str, float]:

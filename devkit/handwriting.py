@@ -372,7 +372,7 @@ def mnist_writers(count: int, seed: int) -> Iterator[Drawing]:
         yield Drawing(redraw(digit, rng, style=style), int(label), "mnist_writer", style)
 
 
-def mnist_set(drawn: Iterator[Drawing]) -> dict[str, np.ndarray]:
+def preprocessed_set(drawn: Iterator[Drawing]) -> dict[str, np.ndarray]:
     """Drawings through the predictor's preprocessing: what the model sees, with the labels and styles."""
     images, labels, allographs, styles = [], [], [], []
     for drawing in drawn:
@@ -385,7 +385,7 @@ def mnist_set(drawn: Iterator[Drawing]) -> dict[str, np.ndarray]:
 
 
 # The two data sets the trainer ships. The evaluation set: the evaluation allographs and MNIST's own
-# writers re-traced, drawn by the writers the issue's pens describe. The training styles: the
+# writers re-traced, drawn by the evaluation writers (below). The training styles: the
 # training allographs, by a wider population of writers, from another seed.
 EVALUATION_WRITER = Writer()
 # Fast writing is in the evaluation set only: training on it as well (30 % of the styles) was
@@ -400,12 +400,12 @@ def evaluation_drawings() -> list[Drawing]:
 
 def evaluation_set() -> dict[str, np.ndarray]:
     """The evaluation drawings as the model sees them."""
-    return mnist_set(iter(evaluation_drawings()))
+    return preprocessed_set(iter(evaluation_drawings()))
 
 
 def training_set() -> dict[str, np.ndarray]:
     """12,000 drawings of the training allographs."""
-    return mnist_set(drawings(12000, 7, TRAINING_WRITER, TRAINING_ALLOGRAPHS))
+    return preprocessed_set(drawings(12000, 7, TRAINING_WRITER, TRAINING_ALLOGRAPHS))
 
 
 def main() -> None:

@@ -27,14 +27,14 @@ api = Blueprint("api", __name__)
 PREDICTION_ID = re.compile(r"[0-9a-f]{32}")  # what /predict hands out: uuid4().hex
 
 
-def models() -> ModelManager:
+def model_manager() -> ModelManager:
     """The app's model manager (``create_app`` puts it there)."""
     return current_app.extensions["model_manager"]
 
 
 def served_model() -> LoadedModel:
     """The model being served; 503 ``model_unavailable`` with the reason when there is none."""
-    manager = models()
+    manager = model_manager()
     if manager.model is None:
         raise ApiError(503, "model_unavailable", manager.problem)
     return manager.model
@@ -121,7 +121,7 @@ def health() -> Response:
 @api.get("/ready")
 def ready() -> tuple[Response, int]:
     """Whether a model is loaded (503 with the reason when not)."""
-    manager = models()
+    manager = model_manager()
     if manager.model is None:
         return jsonify({"status": "not_ready", "message": manager.problem}), 503
     return jsonify({"status": "ready", "version": manager.model.info.version}), 200
@@ -131,7 +131,7 @@ def ready() -> tuple[Response, int]:
 def model_info() -> Response:
     """Which version is served, since when, from where, and any current problem."""
     model = served_model()
-    return jsonify({**asdict(model.info), "problem": models().problem or None})
+    return jsonify({**asdict(model.info), "problem": model_manager().problem or None})
 
 
 @api.get("/openapi.json")

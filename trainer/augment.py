@@ -24,14 +24,12 @@ def thicken(images: tf.Tensor, probability: float) -> tf.Tensor:
 
 
 def geometry_layers(spec: AugmentationSpec, seed: int) -> list[keras.layers.Layer]:
-    """Random rotation, zoom and shift, filling with black like MNIST's background."""
+    """Random rotation and zoom, filling with black like MNIST's background."""
     layers: list[keras.layers.Layer] = []
     if spec.rotation_degrees:
         layers.append(keras.layers.RandomRotation(spec.rotation_degrees / 360.0, fill_mode="constant", seed=seed))
     if spec.zoom:
         layers.append(keras.layers.RandomZoom(spec.zoom, fill_mode="constant", seed=seed))
-    if spec.shift:
-        layers.append(keras.layers.RandomTranslation(spec.shift, spec.shift, fill_mode="constant", seed=seed))
     return layers
 
 

@@ -22,23 +22,6 @@ class ArchitectureSpec:
     dense_units: tuple[int, ...] = ()
     dropout: float = 0.0
     kernel_size: int = 3
-    batch_norm: bool = False
-
-    def describe(self) -> str:
-        """Return a one-line, human-readable description of the layer stack."""
-        parts = []
-        for filters in self.conv_filters:
-            norm = " > BatchNorm" if self.batch_norm else ""
-            parts.append(f"Conv2D({filters},{self.kernel_size}x{self.kernel_size},relu){norm} > MaxPool(2)")
-        parts.append("Flatten")
-        if self.dropout:
-            parts.append(f"Dropout({self.dropout})")
-        for units in self.dense_units:
-            parts.append(f"Dense({units},relu)")
-            if self.dropout:
-                parts.append(f"Dropout({self.dropout})")
-        parts.append("Dense(10,softmax)")
-        return " > ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -46,18 +29,17 @@ class AugmentationSpec:
     """Random changes applied to training images only (0 disables a transform).
 
     ``thicken`` is the share of images whose strokes are dilated (canvas pens draw thick lines);
-    the rest is geometric jitter: rotation in degrees, zoom and shift as fractions of the image.
+    the rest is geometric jitter: rotation in degrees, zoom as a fraction of the image.
     """
 
     thicken: float = 0.0
     rotation_degrees: float = 0.0
     zoom: float = 0.0
-    shift: float = 0.0
 
     @property
     def enabled(self) -> bool:
         """True when at least one transform is active."""
-        return bool(self.thicken or self.rotation_degrees or self.zoom or self.shift)
+        return bool(self.thicken or self.rotation_degrees or self.zoom)
 
 
 # Shared by all three runs, so they differ only in what each run is about. Measured on synthetic drawn digits
@@ -106,12 +88,9 @@ class RunConfig:
             "kernel_size": arch.kernel_size,
             "dense_units": ",".join(str(u) for u in arch.dense_units) or "none",
             "dropout": arch.dropout,
-            "batch_norm": arch.batch_norm,
             "augment_thicken": aug.thicken,
             "augment_rotation_degrees": aug.rotation_degrees,
             "augment_zoom": aug.zoom,
-            "augment_shift": aug.shift,
-            "architecture": arch.describe(),
         }
 
 

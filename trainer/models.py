@@ -33,8 +33,6 @@ def build_model(
     layers: list[keras.layers.Layer] = [keras.Input(shape=INPUT_SHAPE, name="image")]
     for filters in spec.conv_filters:
         layers.append(keras.layers.Conv2D(filters, spec.kernel_size, activation="relu"))
-        if spec.batch_norm:
-            layers.append(keras.layers.BatchNormalization())
         layers.append(keras.layers.MaxPooling2D(2))
     layers.append(keras.layers.Flatten())
     if spec.dropout:
@@ -52,3 +50,21 @@ def build_model(
         metrics=["accuracy"],
     )
     return model
+
+
+def describe_model(model: keras.Model) -> str:
+    """The layer stack of a built model in one line, e.g. ``Conv2D(32,3x3,relu) > MaxPool(2) > ...``."""
+    parts = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            height, width = layer.kernel_size
+            parts.append(f"Conv2D({layer.filters},{height}x{width},{layer.activation.__name__})")
+        elif isinstance(layer, keras.layers.MaxPooling2D):
+            parts.append(f"MaxPool({layer.pool_size[0]})")
+        elif isinstance(layer, keras.layers.Dropout):
+            parts.append(f"Dropout({layer.rate})")
+        elif isinstance(layer, keras.layers.Dense):
+            parts.append(f"Dense({layer.units},{layer.activation.__name__})")
+        else:
+            parts.append(type(layer).__name__)
+    return " > ".join(parts)

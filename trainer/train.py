@@ -39,7 +39,7 @@ from trainer.experiments import DRAWN_STYLES_SHARE, STYLE_MARKS_SHARE, RunConfig
 from trainer.export import ExportMismatchError, log_models
 from trainer.feedback import Feedback, load_feedback
 from trainer.input_stats import MNIST_STATS_ARTIFACT, input_stats
-from trainer.models import build_model, learning_rate_for
+from trainer.models import build_model, describe_model, learning_rate_for
 from trainer.promotion import Candidate, PromotionResult, Scores, register_and_promote, select_best
 from trainer.settings import TrainerSettings
 from trainer.style_marks import MarkedDigits, marked_digits
@@ -326,7 +326,9 @@ def train_model(config: RunConfig, data: TrainingData, seed: int, experiment_id:
             steps_per_epoch = math.ceil(len(x_train) / config.batch_size)
             learning_rate = learning_rate_for(config.learning_rate, config.lr_schedule, steps_per_epoch, config.epochs)
             model = build_model(config.architecture, learning_rate, seed)
-            mlflow.log_param("total_params", model.count_params())
+            architecture = describe_model(model)
+            print(architecture)
+            mlflow.log_params({"architecture": architecture, "total_params": model.count_params()})
             timer = EpochTimer()
             started = time.perf_counter()
             train_data = training_dataset(x_train, y_train, config.batch_size, config.augmentation, seed)
@@ -428,7 +430,7 @@ def run_all(settings: TrainerSettings) -> tuple[list[RunResult], PromotionResult
     experiment_id = connect(settings)
     results: list[RunResult] = []
     for config in runs:
-        print(f"\n=== {config.title} ===\n{config.reason}\n{config.architecture.describe()}")
+        print(f"\n=== {config.title} ===\n{config.reason}")
         try:
             results.append(train_model(config, data, settings.trainer_seed, experiment_id))
         except (TrainingDivergedError, ExportMismatchError, ValueError, RuntimeError) as exc:

@@ -132,6 +132,6 @@ def test_network_policies_mirror_compose_internal_networks(helm):
     assert "frontend" not in allowed, "the page is the public face"
 
 
-def test_the_chart_runs_the_same_prediction_database_script_as_compose(helm):
+def test_the_chart_runs_the_same_prediction_database_script_as_compose():
     chart_copy = (CHART / "files" / "create-prediction-db.sh").read_text()
     assert chart_copy == (REPO_ROOT / "database" / "create-prediction-db.sh").read_text()

@@ -18,7 +18,7 @@ from trainer.augment import training_dataset
 from trainer.data import DRAWN_EVALUATION, DRAWN_TRAINING, load_drawn, load_splits
 from trainer.experiments import CANVAS_AUGMENTATION
 
-# The forms the issue names as the ones real people write and MNIST hardly has.
+# Forms real people write and MNIST hardly has (the forms real pens were misread in: docs/performance.md).
 HARD_FORMS = {(0, "slashed"), (1, "long_flag"), (7, "crossed"), (9, "g_tail"), (4, "open_one_stroke")}
 
 
@@ -29,13 +29,13 @@ def as_uint8(images: np.ndarray) -> np.ndarray:
 def test_the_shipped_sets_are_what_the_generator_and_the_predictor_make_today():
     """Regenerating the first drawings gives the shipped images: the files match today's preprocessing."""
     evaluation = load_drawn(DRAWN_EVALUATION, limit=40)
-    fresh = handwriting.mnist_set(
+    fresh = handwriting.preprocessed_set(
         handwriting.drawings(40, 20261201, handwriting.EVALUATION_WRITER, handwriting.EVALUATION_ALLOGRAPHS)
     )
     np.testing.assert_array_equal(as_uint8(evaluation.x), fresh["x"])
     assert list(evaluation.style) == list(fresh["allograph"])
     training = load_drawn(DRAWN_TRAINING, limit=40)
-    fresh = handwriting.mnist_set(
+    fresh = handwriting.preprocessed_set(
         handwriting.drawings(40, 7, handwriting.TRAINING_WRITER, handwriting.TRAINING_ALLOGRAPHS)
     )
     np.testing.assert_array_equal(as_uint8(training.x), fresh["x"])

@@ -2,8 +2,8 @@
 # Creates the prediction database and its two roles, or brings them up to date: safe to run again.
 # The predictor's role owns the database (its migrations create the tables); the reader may only
 # SELECT (the trainer and the report use it). Neither may connect to MLflow's database.
-# Run by PostgreSQL's image on a fresh volume (/docker-entrypoint-initdb.d) and by compose's
-# `prediction-db` job on every start, so a stack whose volume already exists gets them too.
+# Run by compose's `prediction-db` job on every start (so a stack whose volume predates the
+# database gets it too), and by the Helm chart's setup Job.
 # Needs: POSTGRES_USER, POSTGRES_DB (MLflow's), PREDICTION_DB_NAME, PREDICTION_DB_USER,
 # PREDICTION_DB_PASSWORD, PREDICTION_READER_USER, PREDICTION_READER_PASSWORD; PGHOST etc. as psql reads them.
 set -eu

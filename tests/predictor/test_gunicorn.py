@@ -3,7 +3,7 @@
 When the app answers before reading the request body (a type it does not take: 415; a body too
 large: 413), a plain close would make the kernel reset the connection and could cut the answer
 short. gunicorn drains up to 64 KB of unread bytes before closing; the app reads the rest of a larger
-body itself (``predictor.app.read_rest_of_body``), so a client or nginx still sending it gets the
+body itself (``predictor.unread_body.drain_unread_body``), so a client or nginx still sending it gets the
 answer too.
 """
 

@@ -51,6 +51,11 @@ class Feedback:
     source: str  # the database, without credentials
 
 
+def has_predictions_table(connection: sa.Connection) -> bool:
+    """Whether the predictor has created its table yet (it does at its first start)."""
+    return sa.inspect(connection).has_table(PREDICTIONS.name)
+
+
 def read_labelled(settings: StoreSettings) -> list[LabelledDrawing] | None:
     """Every labelled prediction, oldest first; None when no prediction database is configured.
 
@@ -67,10 +72,10 @@ def read_labelled(settings: StoreSettings) -> list[LabelledDrawing] | None:
     engine = sa.create_engine(url, connect_args={"connect_timeout": 10})
     try:
         with engine.connect() as connection:
+            if not has_predictions_table(connection):
+                return []
             rows = connection.execute(query).all()
     except ProgrammingError as exc:
-        if "predictions" in str(exc) and "does not exist" in str(exc):
-            return []
         raise DataError(f"cannot read feedback from {database_name(url)}: {exc.orig}") from exc
     except SQLAlchemyError as exc:
         raise DataError(

@@ -12,9 +12,9 @@ from datetime import date
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
-from trainer.feedback import PREDICTIONS, database_name
+from trainer.feedback import PREDICTIONS, database_name, has_predictions_table
 from trainer.input_stats import InputStats, input_stats
 from trainer.settings import StoreSettings
 
@@ -72,16 +72,14 @@ def read_production(settings: StoreSettings) -> Production:
     engine = sa.create_engine(url, connect_args={"connect_timeout": 10})
     try:
         with engine.connect() as connection:
+            if not has_predictions_table(connection):
+                return Production(source, problem="the predictor has not recorded any prediction yet")
             total = connection.execute(sa.select(sa.func.count()).select_from(p)).scalar_one()
             days = tuple(DayCount(*row) for row in connection.execute(per_day))
             labelled = connection.execute(sa.select(p.c.label, p.c.digit).where(p.c.label.is_not(None))).all()
             recent = connection.execute(
                 sa.select(p.c.input_pixels, p.c.digit).order_by(p.c.created_at.desc()).limit(RECENT)
             ).all()
-    except ProgrammingError as exc:
-        if "does not exist" in str(exc):
-            return Production(source, problem="the predictor has not recorded any prediction yet")
-        return Production(source, problem=f"it could not be read: {exc.orig}")
     except SQLAlchemyError as exc:
         return Production(source, problem=f"it could not be read: {getattr(exc, 'orig', exc)}")
     finally:

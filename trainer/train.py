@@ -354,12 +354,8 @@ def train_model(config: RunConfig, data: TrainingData, seed: int, experiment_id:
             logged = log_models(model, mnist.x_test[:256])
             result.keras_uri, result.onnx_uri = logged.keras_uri, logged.onnx_uri
         except KeyboardInterrupt:
+            # MLflow's run context marks any exception FAILED; a person (Ctrl-C) or SIGTERM killed this one.
             mlflow.end_run(RunStatus.to_string(RunStatus.KILLED))
-            result.status = RunStatus.to_string(RunStatus.KILLED)
-            raise
-        except Exception:
-            mlflow.end_run(RunStatus.to_string(RunStatus.FAILED))
-            result.status = RunStatus.to_string(RunStatus.FAILED)
             raise
     result.status = RunStatus.to_string(RunStatus.FINISHED)
     return result
@@ -439,7 +435,7 @@ def run_all(settings: TrainerSettings) -> tuple[list[RunResult], PromotionResult
                 RunResult(config=config, run_id=mlflow.last_active_run().info.run_id, status="FAILED", error=str(exc))
             )
     print("\n" + format_summary(results))
-    finished = [r.as_candidate() for r in results if r.status == "FINISHED"]
+    finished = [r.as_candidate() for r in results if r.status == RunStatus.to_string(RunStatus.FINISHED)]
     if not finished:
         return results, None
     best = select_best(finished)
@@ -493,4 +489,4 @@ def run_training(settings: TrainerSettings) -> int:
     if promotion.alias_version:
         print(f"{name}@{settings.model_alias} -> version {promotion.alias_version}")
     print(where_results_went(settings))
-    return 0 if all(r.status == "FINISHED" for r in results) else 1
+    return 0 if all(r.status == RunStatus.to_string(RunStatus.FINISHED) for r in results) else 1

@@ -7,7 +7,7 @@ test, the drawn-digit set, and its evaluation allographs written smooth and fast
 MLflow; each change is one seed, so differences under ~0.1 point on MNIST test and ~0.3 on the
 drawn set are noise (docs/performance.md).
 
-    python benchmarks/augmentation.py --mnist-path ../shared/data/mnist.npz [--changes control,shear]
+    python benchmarks/augmentation.py --mnist-path path/to/mnist.npz [--changes control,shear]
 
 A change that helps moves into ``trainer/augment.py`` and ``trainer/experiments.py``.
 """

@@ -5,7 +5,7 @@ embedded store, measures the wall time of the whole command, then reads each run
 and prints a Markdown table: MNIST test, real-pen and synthetic drawn-digit accuracy, seconds per
 epoch, training time, and which run was promoted.
 
-    python benchmarks/train_benchmark.py [--mnist-path ../shared/data/mnist.npz] [--seed 7]
+    python benchmarks/train_benchmark.py [--mnist-path path/to/mnist.npz] [--seed 7]
 
 ``--mnist-path`` defaults to ``$MNIST_PATH``; without either, Keras downloads MNIST. With
 ``--keep-store DIR`` the runs and the registered model stay there, e.g. for

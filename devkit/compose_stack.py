@@ -1,13 +1,14 @@
 """Drive the project's real ``docker compose`` stack from the tests: base images, compose commands.
 
 No registry is reachable on the CI machine, so base images that are missing locally are built as
-stand-ins by ``../shared/ci/standin-images.sh`` when that script exists; elsewhere compose pulls them
-as usual. The names come from the Dockerfiles and compose.yaml themselves, so they never drift.
+stand-ins by the script ``STANDIN_IMAGES_SCRIPT`` names (CI's ``.ci/run`` sets it); elsewhere compose
+pulls them as usual. The names come from the Dockerfiles and compose.yaml themselves, so they never drift.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -17,7 +18,6 @@ import yaml
 
 from devkit.services import REPO_ROOT
 
-SHARED_CI = REPO_ROOT.parent / "shared" / "ci"
 SERVICES_WITH_IMAGES = ("tracking", "trainer", "predictor", "frontend")
 STANDIN_KINDS = ("python", "postgres", "nginx", "minio", "prometheus", "debian")  # what standin-images.sh can build
 
@@ -51,13 +51,9 @@ def run(args: list[str], timeout: float, cwd: Path = REPO_ROOT, env: dict[str, s
 
 
 def ensure_docker() -> None:
-    """A working Docker engine with Compose v2, started with ../shared/ci/docker-up.sh where that exists."""
-    if shutil.which("docker") and subprocess.run(["docker", "info"], capture_output=True).returncode == 0:
-        return
-    script = SHARED_CI / "docker-up.sh"
-    if not script.is_file():
-        raise AssertionError("Docker is not running and ../shared/ci/docker-up.sh is absent: start Docker first")
-    run(["bash", str(script)], timeout=900)
+    """Fail clearly unless a Docker engine with Compose v2 answers (CI's .ci/run starts one)."""
+    if not shutil.which("docker") or subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+        raise AssertionError("Docker is not running: start it first (make test needs Docker with Compose v2)")
 
 
 def image_present(image: str) -> bool:
@@ -66,10 +62,10 @@ def image_present(image: str) -> bool:
 
 
 def ensure_base_images() -> None:
-    """Build stand-ins for base images that are not present, when the stand-in script exists."""
-    script = SHARED_CI / "standin-images.sh"
+    """Build stand-ins for base images that are not present, with STANDIN_IMAGES_SCRIPT when it is set."""
+    script = os.environ.get("STANDIN_IMAGES_SCRIPT", "")
     missing = [image for image in base_images() if not image_present(image)]
-    if missing and script.is_file():
+    if missing and script:
         run(["bash", str(script), *(f"{image}={standin_kind(image)}" for image in missing)], timeout=1800)
 
 

@@ -1,11 +1,11 @@
 """The full MNIST for the tests and benchmarks: a local file, or Keras' own copy, downloaded once.
 
-Where it comes from, in order: ``MNIST_SOURCE_PATH``; ``../shared/data/mnist.npz`` beside the
-repository (this project's CI, whose machines cannot reach the download); Keras' cache
-(``~/.keras/datasets/mnist.npz``, where ``keras.datasets.mnist.load_data()`` keeps it, so the
-trainer and the tests share one download), fetched from Keras' URL and checked against its
-published SHA-256 when it is missing. Standard library only: ``python devkit/mnist.py`` prints the
-path, for a Makefile on a machine with nothing installed.
+Where it comes from, in order: ``MNIST_SOURCE_PATH`` (a machine that cannot reach the download sets
+it; this project's CI does in ``.ci/run``); Keras' cache (``~/.keras/datasets/mnist.npz``, where
+``keras.datasets.mnist.load_data()`` keeps it, so the trainer and the tests share one download),
+fetched from Keras' URL and checked against its published SHA-256 when it is missing. Standard
+library only: ``python devkit/mnist.py`` prints the path, for a Makefile on a machine with nothing
+installed.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from pathlib import Path
 # What keras.datasets.mnist.load_data() downloads, and the hash Keras checks it against.
 KERAS_MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 KERAS_MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
-BESIDE_THE_REPOSITORY = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist.npz"
 
 
 class MnistUnavailableError(Exception):
@@ -59,16 +58,12 @@ def download(url: str, sha256: str, target: Path, timeout: float = 60) -> Path:
     return Path(partial.name).replace(target)
 
 
-def mnist_path(
-    url: str = KERAS_MNIST_URL, sha256: str = KERAS_MNIST_SHA256, beside: Path = BESIDE_THE_REPOSITORY
-) -> Path:
-    """A local Keras-format mnist.npz: the configured file, CI's copy, or Keras' cache (downloaded if needed)."""
+def mnist_path(url: str = KERAS_MNIST_URL, sha256: str = KERAS_MNIST_SHA256) -> Path:
+    """A local Keras-format mnist.npz: the configured file, or Keras' cache (downloaded if needed)."""
     if configured := os.environ.get("MNIST_SOURCE_PATH"):
         if not Path(configured).is_file():
             raise MnistUnavailableError(f"MNIST_SOURCE_PATH={configured} is not a file")
         return Path(configured)
-    if beside.is_file():
-        return beside
     cached = keras_cache()
     if cached.is_file() and sha256_of(cached) == sha256:
         return cached

@@ -29,7 +29,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def mnist_full() -> Path:
-    """Path of the full MNIST (devkit/mnist.py: configured, beside the repository, or Keras' download).
+    """Path of the full MNIST (devkit/mnist.py: MNIST_SOURCE_PATH, or Keras' download).
 
     The suite fails, never skips, without it.
     """

@@ -46,12 +46,12 @@ def keras_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_missing_mnist_is_downloaded_into_keras_cache_once(served, keras_home, tmp_path):
     url, sha256, server = served
-    path = mnist_path(url, sha256, beside=tmp_path / "no-such-file")
+    path = mnist_path(url, sha256)
     assert path == keras_home / "datasets" / "mnist.npz"
     (x_train, _), (_, y_test), _ = load_raw(path)  # the trainer reads it as Keras' layout
     assert x_train.shape == (30, 28, 28) and list(y_test) == list(range(10))
     server.shutdown()  # the second time comes from the cache
-    assert mnist_path(url, sha256, beside=tmp_path / "no-such-file") == path
+    assert mnist_path(url, sha256) == path
 
 
 def test_a_file_with_the_wrong_hash_is_refused_and_not_kept(served, keras_home, tmp_path):
@@ -63,7 +63,7 @@ def test_a_file_with_the_wrong_hash_is_refused_and_not_kept(served, keras_home, 
 
 def test_an_unreachable_download_is_a_clear_error(keras_home, tmp_path):
     with pytest.raises(MnistUnavailableError, match="could not download MNIST"):
-        mnist_path(f"http://127.0.0.1:{free_port()}/mnist.npz", "0" * 64, beside=tmp_path / "no-such-file")
+        mnist_path(f"http://127.0.0.1:{free_port()}/mnist.npz", "0" * 64)
 
 
 def test_a_local_file_overrides_the_download(keras_home, tmp_path, monkeypatch):

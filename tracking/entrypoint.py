@@ -8,6 +8,7 @@ server itself); ``exec`` the server, so it receives the container's signals dire
 from __future__ import annotations
 
 import configparser
+import logging
 import os
 import secrets
 import subprocess
@@ -25,6 +26,8 @@ from pydantic import ValidationError
 
 from tracking.settings import TrackingSettings, describe
 
+log = logging.getLogger(__name__)
+
 
 class DependencyError(Exception):
     """PostgreSQL or S3 is unreachable, refuses our credentials, or cannot be prepared."""
@@ -36,12 +39,12 @@ def wait_for(what: str, attempt: Callable[[], None], timeout: float, poll: float
     while True:
         try:
             attempt()
-            print(f"[tracking] {what} is up", flush=True)
+            log.info("%s is up", what)
             return
         except Exception as exc:  # any failure means "not ready yet" until the deadline
             if time.monotonic() >= deadline:
                 raise DependencyError(f"{what} not ready after {timeout:.0f}s: {exc}") from exc
-            print(f"[tracking] waiting for {what}: {str(exc).strip().splitlines()[0][:160]}", flush=True)
+            log.info("waiting for %s: %s", what, str(exc).strip().splitlines()[0][:160])
             time.sleep(poll)
 
 
@@ -107,7 +110,7 @@ def ensure_schema(settings: TrackingSettings) -> str:
     """Run ``mlflow db upgrade`` when the schema is out of date; return the state found."""
     state = schema_state(settings.backend_store_uri)
     if state == "outdated":
-        print("[tracking] database schema is out of date: running mlflow db upgrade", flush=True)
+        log.info("database schema is out of date: running mlflow db upgrade")
         result = subprocess.run(
             [sys.executable, "-m", "mlflow", "db", "upgrade", settings.backend_store_uri], check=False
         )
@@ -190,26 +193,27 @@ def prepare(settings: TrackingSettings) -> None:
     wait_for("S3", lambda: s3_client(settings).list_buckets(), settings.dependency_wait_seconds)
     created = ensure_bucket(settings)
     bucket = settings.mlflow_artifacts_bucket
-    print(f"[tracking] bucket {bucket!r} {'created' if created else 'exists'}", flush=True)
+    log.info("bucket %r %s", bucket, "created" if created else "exists")
     state = ensure_schema(settings)
-    print(f"[tracking] database schema: {state}", flush=True)
+    log.info("database schema: %s", state)
 
 
 def main() -> int:
     """Prepare the stores and exec the server; return a non-zero code with a clear message on failure."""
+    logging.basicConfig(level=logging.INFO, format="[tracking] %(levelname)s %(message)s", stream=sys.stderr)
     try:
         settings = TrackingSettings()
     except ValidationError as exc:
-        print(f"[tracking] error: bad configuration: {describe(exc)}", file=sys.stderr, flush=True)
+        log.error("bad configuration: %s", describe(exc))
         return 1
     try:
         prepare(settings)
     except (DependencyError, BotoCoreError, psycopg2.Error) as exc:
-        print(f"[tracking] error: {exc}", file=sys.stderr, flush=True)
+        log.error("%s", exc)
         return 1
     command = server_command(settings)
     auth = f"basic-auth, admin user {settings.mlflow_auth_admin_username!r}" if settings.auth_enabled else "off"
     address = f"{settings.mlflow_host}:{settings.mlflow_port}"
-    print(f"[tracking] starting mlflow server on {address}; authentication: {auth}", flush=True)
+    log.info("starting mlflow server on %s; authentication: %s", address, auth)
     os.execve(command[0], command, server_environment(settings))
     return 0  # not reached: execve replaces the process

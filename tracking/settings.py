@@ -7,13 +7,16 @@ environment; the entrypoint hands MLflow what it needs. See docs/configuration.m
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import quote
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The artifact store's URI scheme: S3 through the server only (tracking/artifacts.py).
 PROXIED_S3_SCHEME = "s3-proxied"
+# compose.yaml's fallback passwords start so (see .env.example): fine on this machine only.
+DEFAULT_SECRET_PREFIX = "change-me"
 
 
 class TrackingSettings(BaseSettings):
@@ -48,6 +51,9 @@ class TrackingSettings(BaseSettings):
     mlflow_auth_database_uri: str = Field(
         "sqlite:////var/lib/mlflow-auth/basic_auth.db", description="where basic-auth keeps users and permissions"
     )
+    publish_address: str = Field(
+        "127.0.0.1", description="where compose publishes the UI; beyond loopback, default passwords are refused"
+    )
     mlflow_flask_server_secret_key: SecretStr = Field(
         SecretStr(""), description="signs the UI's CSRF tokens with basic-auth; empty = random per start"
     )
@@ -58,6 +64,25 @@ class TrackingSettings(BaseSettings):
         if "*" in [host.strip() for host in hosts.split(",")]:
             raise ValueError("MLFLOW_ALLOWED_HOSTS must list host names, not '*' (it turns off the protection)")
         return hosts
+
+    @model_validator(mode="after")
+    def _no_default_secret_beyond_loopback(self) -> TrackingSettings:
+        if is_loopback(self.publish_address):
+            return self
+        secrets = {
+            "POSTGRES_PASSWORD": self.postgres_password,
+            "AWS_ACCESS_KEY_ID": self.aws_access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.aws_secret_access_key,
+        }
+        defaults = [
+            name for name, value in secrets.items() if value.get_secret_value().startswith(DEFAULT_SECRET_PREFIX)
+        ]
+        if defaults:
+            raise ValueError(
+                f"refusing to start: published on {self.publish_address} with default password(s) "
+                f"{', '.join(defaults)}; set them in .env (see .env.example), or publish on 127.0.0.1"
+            )
+        return self
 
     @property
     def auth_enabled(self) -> bool:
@@ -77,9 +102,23 @@ class TrackingSettings(BaseSettings):
         return f"{PROXIED_S3_SCHEME}://{self.mlflow_artifacts_bucket}/"
 
 
+def is_loopback(address: str) -> bool:
+    """Whether ``address`` (an IP or host name) reaches this machine only."""
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False  # a host name: reachable from elsewhere
+
+
 def describe(error: ValidationError) -> str:
     """What is wrong with which variables, in one line."""
-    return "; ".join(
-        f"{e['loc'][0].upper()} must be set" if e["type"] == "missing" else f"{e['loc'][0].upper()}: {e['msg']}"
-        for e in error.errors()
-    )
+    return "; ".join(_describe_one(e) for e in error.errors())
+
+
+def _describe_one(e: dict) -> str:
+    if not e["loc"]:  # a check across several variables: its message names them
+        return e["msg"].removeprefix("Value error, ")
+    name = str(e["loc"][0]).upper()
+    return f"{name} must be set" if e["type"] == "missing" else f"{name}: {e['msg']}"

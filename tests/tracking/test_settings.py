@@ -61,3 +61,23 @@ def test_bad_settings_are_readable_errors(environment, override, message):
     with pytest.raises(ValidationError) as error:
         TrackingSettings()
     assert message in describe(error.value)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "::1", "localhost"])
+def test_default_passwords_are_fine_on_loopback(environment, address):
+    environment.setenv("POSTGRES_PASSWORD", "change-me-postgres")
+    environment.setenv("PUBLISH_ADDRESS", address)
+    assert TrackingSettings().publish_address == address
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "192.168.1.20", "mlflow.example.org"])
+def test_a_default_password_published_beyond_loopback_is_refused_by_name(environment, address):
+    environment.setenv("PUBLISH_ADDRESS", address)
+    environment.setenv("AWS_SECRET_ACCESS_KEY", "change-me-minio-password")
+    with pytest.raises(ValidationError) as refused:
+        TrackingSettings()
+    message = describe(refused.value)
+    assert message.startswith(f"refusing to start: published on {address}")
+    assert "AWS_SECRET_ACCESS_KEY" in message and "POSTGRES_PASSWORD" not in message
+    environment.setenv("AWS_SECRET_ACCESS_KEY", "a-real-secret")
+    assert TrackingSettings().publish_address == address

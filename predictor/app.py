@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask
 
 from predictor import metrics
@@ -13,6 +15,15 @@ from predictor.settings import PredictorSettings, load_settings
 from predictor.unread_body import drain_unread_body
 
 
+def configure_mlflow_client(settings: PredictorSettings) -> None:
+    """Hand MLflow's client the predictor's retry settings: it reads them from the environment per request.
+
+    Called once by the entry point (``create_app`` when it starts its own model manager).
+    """
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.mlflow_http_request_max_retries)
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(settings.mlflow_http_request_timeout)
+
+
 def create_app(
     settings: PredictorSettings | None = None,
     manager: ModelManager | None = None,
@@ -21,6 +32,7 @@ def create_app(
     """Build the app; what is not given (the model manager, the prediction log) it starts itself."""
     settings = settings or load_settings()
     if manager is None:
+        configure_mlflow_client(settings)
         manager = ModelManager(settings)
         manager.start()
     if prediction_log is None and settings.prediction_log:

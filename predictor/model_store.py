@@ -12,7 +12,6 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -150,13 +149,6 @@ class Registry:
     def __init__(self, settings: PredictorSettings):
         self.settings = settings
         self.uri = settings.mlflow_tracking_uri
-        # MLflow's client reads its retry settings from the environment when it sends a request.
-        os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.mlflow_http_request_max_retries)
-        os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(settings.mlflow_http_request_timeout)
-        # models:/ URIs resolve through the process-wide tracking URI, whatever download_artifacts is
-        # told; this process follows exactly one server, so set it once here.
-        mlflow.set_tracking_uri(self.uri)
-        mlflow.set_registry_uri(self.uri)
         self.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
 
     def current(self) -> ModelInfo:
@@ -195,10 +187,23 @@ class Registry:
             return RegistryError(f"The tracking server at {self.uri} is unreachable ({short(exc)}).")
         return RegistryError(f"The tracking server at {self.uri} failed the request ({short(exc)}).")
 
+    def artifact_location(self, model_uri: str) -> str:
+        """Where a model's files are: ``models:/<id>`` is resolved on this server.
+
+        MLflow would resolve it through its process-wide tracking URI, which this class never sets.
+        """
+        if not model_uri.startswith("models:/"):
+            return model_uri
+        return self.client.get_logged_model(model_uri.removeprefix("models:/")).artifact_location
+
     def load(self, info: ModelInfo, cache: ModelCache) -> LoadedModel:
         """Download the ONNX model of ``info``, load it, and keep a copy in ``cache``."""
         with tempfile.TemporaryDirectory() as folder:
-            local = Path(mlflow.artifacts.download_artifacts(info.onnx_uri, dst_path=folder))
+            local = Path(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=self.artifact_location(info.onnx_uri), dst_path=folder, tracking_uri=self.uri
+                )
+            )
             path = local / ONNX_FILE if local.is_dir() else local
             model = load_onnx(path, stamped(info, source="registry"))
             try:

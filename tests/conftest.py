@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pytest
 
@@ -55,19 +56,14 @@ def mnist_slice(mnist_full: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 @pytest.fixture(autouse=True)
-def mlflow_uris_restored(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def mlflow_uris_restored() -> Iterator[None]:
     """Undo, after each test, any change to MLflow's process-wide tracking and registry URIs.
 
-    The predictor's ``Registry`` sets them (its process follows one server), and MLflow copies them
-    into the environment too; left behind, they would send a later test's ``MlflowClient(uri)``
-    registry calls, and any subprocess it starts, to an earlier test's server. The same holds for
-    the MLflow client settings the predictor and trainer write into the environment.
+    A test (or the trainer run in-process) that calls ``mlflow.set_tracking_uri`` would otherwise send
+    a later test's fluent calls, and any subprocess it starts, to an earlier test's server. MLflow
+    mirrors both URIs into the environment, so the environment says what to restore; the same holds
+    for the MLflow client settings the trainer and the predictor's entry point write there.
     """
-    from mlflow.tracking._model_registry import utils as registry_utils
-    from mlflow.tracking._tracking_service import utils as tracking_utils
-
-    monkeypatch.setattr(tracking_utils, "_tracking_uri", tracking_utils._tracking_uri)
-    monkeypatch.setattr(registry_utils, "_registry_uri", registry_utils._registry_uri)
     names = (
         "MLFLOW_TRACKING_URI",
         "MLFLOW_REGISTRY_URI",
@@ -78,6 +74,8 @@ def mlflow_uris_restored(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # By hand: monkeypatch records nothing to undo for a variable that is not set yet.
     saved = {name: os.environ.get(name) for name in names}
     yield
+    mlflow.set_tracking_uri(saved["MLFLOW_TRACKING_URI"])  # None: unset, as before the test
+    mlflow.set_registry_uri(saved["MLFLOW_REGISTRY_URI"])
     for name, value in saved.items():
         if value is None:
             os.environ.pop(name, None)

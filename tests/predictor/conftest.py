@@ -9,11 +9,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from devkit.onnx_model import linear_classifier
-from predictor.app import create_app
+from predictor.app import configure_mlflow_client, create_app
 from predictor.model_store import LoadedModel, ModelInfo, ModelManager, load_onnx
 from predictor.settings import PredictorSettings
 
 INFO = ModelInfo("Mnist_Best_Model", "4", "production", "run-abc", "models:/m-1", "2026-11-26T00:00:00+00:00")
+
+
+@pytest.fixture(autouse=True)
+def mlflow_client_configured() -> None:
+    """MLflow's client set up as the predictor's entry point does it (tests build managers directly)."""
+    configure_mlflow_client(PredictorSettings())
 
 
 @pytest.fixture()

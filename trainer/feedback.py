@@ -9,6 +9,7 @@ the earlier part is mixed into training. A drawing sent twice is never on both s
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,8 @@ from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 
 from trainer.data import IMAGE_SIDE, DataError, DrawnDigits, to_model_input
 from trainer.settings import StoreSettings
+
+log = logging.getLogger(__name__)
 
 # The columns of the predictor's table the trainer reads (predictor/schema.py owns the schema).
 PREDICTIONS = sa.table(
@@ -120,7 +123,7 @@ def load_feedback(settings: StoreSettings, holdout_fraction: float, min_labelled
         return None
     source = database_name(settings.prediction_reader_url)
     if len(drawings) < min_labelled:
-        print(f"{len(drawings)} labelled drawings in {source}: fewer than {min_labelled}, training without feedback")
+        log.info(f"{len(drawings)} labelled drawings in {source}: fewer than {min_labelled}, training without feedback")
         return None
     for drawing in drawings:
         if len(drawing.pixels) != IMAGE_SIDE * IMAGE_SIDE or not 0 <= drawing.label <= 9:

@@ -18,6 +18,7 @@ real handwriting is read. Both models are measured on the same sets (same datase
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -40,6 +41,8 @@ from trainer.tags import (
     TEST_ACCURACY_TAG,
     TEST_DIGEST_TAG,
 )
+
+log = logging.getLogger(__name__)
 
 # How much less accurate on MNIST test a model may be and still win on people: 0.1 points,
 # 10 of the 10,000 test digits (run-to-run noise of one training is about 5).
@@ -244,7 +247,7 @@ def current_champion(
     try:
         return Champion(version.version, evaluate(f"models:/{model_name}/{version.version}"))
     except Exception as exc:  # noqa: BLE001 - a broken champion must not block a good challenger
-        print(f"  could not evaluate champion version {version.version}: {exc}")
+        log.warning(f"  could not evaluate champion version {version.version}: {exc}")
         return Champion(version.version, None)
 
 

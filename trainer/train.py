@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import signal
-import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -56,6 +56,9 @@ from trainer.tracking import TrackingUnavailableError, connect, where_results_we
 
 # MLflow shows this tag as the run's description (what ``start_run(description=...)`` sets).
 RUN_DESCRIPTION_TAG = "mlflow.note.content"
+
+
+log = logging.getLogger(__name__)
 
 
 class TrainingDivergedError(Exception):
@@ -327,7 +330,7 @@ def train_model(config: RunConfig, data: TrainingData, seed: int, experiment_id:
             learning_rate = learning_rate_for(config.learning_rate, config.lr_schedule, steps_per_epoch, config.epochs)
             model = build_model(config.architecture, learning_rate, seed)
             architecture = describe_model(model)
-            print(architecture)
+            log.info(architecture)
             mlflow.log_params({"architecture": architecture, "total_params": model.count_params()})
             timer = EpochTimer()
             started = time.perf_counter()
@@ -411,14 +414,14 @@ def run_all(settings: TrainerSettings) -> tuple[list[RunResult], PromotionResult
     runs = select_runs(settings.run_keys, settings.trainer_epochs or None)
     data = load_training_data(settings)
     mnist = data.mnist
-    print(
+    log.info(
         f"MNIST from {mnist.source}: {len(mnist.x_train)} train / {len(mnist.x_val)} validation / "
         f"{len(mnist.x_test)} test images; {len(data.marked.y)} marked digits and {len(data.styles)} synthetic "
         "styles mixed in; evaluated on "
         f"{len(data.real_pens)} real pen-drawn digits and {len(data.drawn)} synthetic drawn digits"
     )
     if data.feedback is not None:
-        print(
+        log.info(
             f"People's feedback from {data.feedback.source}: {len(data.feedback.train)} labelled drawings to train "
             f"on (each {data.feedback_weight}x), {len(data.feedback.held_out)} later ones held out (from "
             f"{data.feedback.cutoff:%Y-%m-%d %H:%M:%S %Z})"
@@ -426,15 +429,15 @@ def run_all(settings: TrainerSettings) -> tuple[list[RunResult], PromotionResult
     experiment_id = connect(settings)
     results: list[RunResult] = []
     for config in runs:
-        print(f"\n=== {config.title} ===\n{config.reason}")
+        log.info(f"\n=== {config.title} ===\n{config.reason}")
         try:
             results.append(train_model(config, data, settings.trainer_seed, experiment_id))
         except (TrainingDivergedError, ExportMismatchError, ValueError, RuntimeError) as exc:
-            print(f"  run failed: {exc}", file=sys.stderr)
+            log.error(f"  run failed: {exc}")
             results.append(
                 RunResult(config=config, run_id=mlflow.last_active_run().info.run_id, status="FAILED", error=str(exc))
             )
-    print("\n" + format_summary(results))
+    print("\n" + format_summary(results))  # the command's output: stdout
     finished = [r.as_candidate() for r in results if r.status == RunStatus.to_string(RunStatus.FINISHED)]
     if not finished:
         return results, None
@@ -456,35 +459,34 @@ def run_training(settings: TrainerSettings) -> int:
     try:
         results, promotion = run_all(settings)
     except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        log.error(f"error: {exc}")
         return 2
     except TrackingUnavailableError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        log.error(f"error: {exc}")
         return 3
     except MlflowException as exc:
-        print(f"error: the tracking server refused or failed a request: {exc}", file=sys.stderr)
-        print("Nothing was registered; a run that was in progress is marked FAILED.", file=sys.stderr)
+        log.error(f"error: the tracking server refused or failed a request: {exc}")
+        log.error("Nothing was registered; a run that was in progress is marked FAILED.")
         if exc.get_http_status_code() in (401, 403) or "401" in str(exc):
-            print(
+            log.error(
                 "The tracking server asks for a login: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD "
-                "(in the stack: MLFLOW_AUTH_ADMIN_USERNAME / MLFLOW_AUTH_ADMIN_PASSWORD in .env).",
-                file=sys.stderr,
+                "(in the stack: MLFLOW_AUTH_ADMIN_USERNAME / MLFLOW_AUTH_ADMIN_PASSWORD in .env)."
             )
         if "500" in str(exc):
-            print(
+            log.error(
                 "The tracking server's log says why (docker compose logs tracking); HTTP 500s on artifact "
-                "uploads usually mean its artifact store (S3/MinIO) is down or its credentials are wrong.",
-                file=sys.stderr,
+                "uploads usually mean its artifact store (S3/MinIO) is down or its credentials are wrong."
             )
         return 4
     except KeyboardInterrupt:
-        print("interrupted: the active run is marked KILLED and nothing was promoted", file=sys.stderr)
+        log.error("interrupted: the active run is marked KILLED and nothing was promoted")
         return 130
     if promotion is None:
-        print("error: no run finished, nothing was registered", file=sys.stderr)
+        log.error("error: no run finished, nothing was registered")
         return 1
     verdict = "promoted" if promotion.decision.promote else "not promoted"
     name = settings.registered_model_name
+    # The command's output, on stdout: what was promoted, and where the results are.
     print(f"\n{name} version {promotion.version} {verdict}: {promotion.decision.reason}.")
     if promotion.alias_version:
         print(f"{name}@{settings.model_alias} -> version {promotion.alias_version}")

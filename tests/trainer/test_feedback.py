@@ -89,7 +89,7 @@ def test_training_logs_the_feedback_input_and_accuracy_and_the_gate_uses_them(pr
     with mlflow_server(tmp_path / "mlflow") as uri:
         result = run_trainer({**env, "MLFLOW_TRACKING_URI": uri})
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        assert "42 labelled drawings to train on (each 3x), 18 later ones held out" in result.stdout
+        assert "42 labelled drawings to train on (each 3x), 18 later ones held out" in result.stderr
         client = MlflowClient(uri, uri)
         version = client.get_model_version_by_alias("Mnist_Best_Model", "production")
         run = client.get_run(version.run_id)

@@ -41,6 +41,7 @@ from trainer.tags import (
     TEST_ACCURACY_TAG,
     TEST_DIGEST_TAG,
 )
+from trainer.tracking import is_not_found
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +240,7 @@ def current_champion(
     try:
         version = client.get_model_version_by_alias(model_name, alias)
     except MlflowException as exc:
-        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"):
+        if is_not_found(exc):
             return None
         raise
     if (recorded := recorded_scores(version.tags)) is not None and recorded.same_sets(sets):

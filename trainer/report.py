@@ -38,7 +38,7 @@ from trainer.tags import (
     SYNTHETIC_DRAWN_ACCURACY_TAG,
     TEST_ACCURACY_TAG,
 )
-from trainer.tracking import TrackingUnavailableError, configure_client, redacted, wait_for_server
+from trainer.tracking import TrackingUnavailableError, configure_client, is_not_found, redacted, wait_for_server
 
 REPORT_NAME = "experiment-report"
 CURVES = ("loss", "val_loss", "accuracy", "val_accuracy")
@@ -163,7 +163,7 @@ def collect_registry(client: MlflowClient, model_name: str, alias: str) -> Regis
     try:
         model = client.get_registered_model(model_name)
     except MlflowException as exc:
-        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":  # nothing registered yet; other errors are errors
+        if is_not_found(exc):  # nothing registered yet; other errors are errors
             return RegistryState(alias_version=None, versions=[])
         raise
     versions = client.search_model_versions(f"name = '{model_name}'")

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import mlflow
 import requests
+from mlflow.exceptions import MlflowException
 from sqlalchemy.exc import SQLAlchemyError
 
 from trainer.settings import StoreSettings
@@ -20,6 +21,15 @@ class TrackingUnavailableError(Exception):
 
 # Default ports of the database servers a tracking URI can name (when the URI gives none).
 DATABASE_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
+
+
+# What MLflow answers when a registered model, version or alias does not exist (stores differ).
+NOT_FOUND_CODES = frozenset({"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"})
+
+
+def is_not_found(exc: MlflowException) -> bool:
+    """Whether MLflow's error says that what was asked for does not exist."""
+    return exc.error_code in NOT_FOUND_CODES
 
 
 def _probe(uri: str) -> str | None:

@@ -44,5 +44,6 @@ class ProxiedS3ArtifactRepository(ArtifactRepository):
         self.s3.delete_artifacts(artifact_path)
 
     def _download_file(self, remote_file_path: str, local_path: str) -> None:
-        # The one method MLflow asks an artifact repository to provide for downloads.
+        # The one (abstract, underscore-named) method MLflow asks an artifact repository to provide for
+        # downloads; S3's implements it. tests/tracking/test_stores.py downloads through it.
         self.s3._download_file(remote_file_path, local_path)

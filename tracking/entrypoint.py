@@ -94,7 +94,8 @@ def schema_state(uri: str) -> str:
     """``"empty"`` (fresh database), ``"current"``, or ``"outdated"`` relative to this MLflow."""
     import sqlalchemy
 
-    # MLflow's own helpers: the same revision logic `mlflow server` checks at start-up.
+    # MLflow's own helpers, private (no public API says whether the schema is current): the revision
+    # logic `mlflow server` checks at start-up. tests/tracking/test_stores.py fails if an upgrade breaks them.
     from mlflow.store.db.utils import _get_latest_schema_revision, _get_schema_version, _is_empty_database
 
     engine = sqlalchemy.create_engine(uri)

@@ -41,13 +41,18 @@ def standin_kind(image: str) -> str:
     return name
 
 
-def run(args: list[str], timeout: float, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None) -> str:
-    """Run a command; fail with its output if it exits non-zero. Returns stdout."""
+def run(
+    args: list[str], timeout: float, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None, with_log: bool = False
+) -> str:
+    """Run a command; fail with its output if it exits non-zero.
+
+    Returns stdout, followed by stderr (where the project's programs log) when ``with_log`` is set.
+    """
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         output = f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
         raise AssertionError(f"{' '.join(args)} exited {result.returncode}\n{output}")
-    return result.stdout
+    return result.stdout + result.stderr if with_log else result.stdout
 
 
 def ensure_docker() -> None:
@@ -91,9 +96,9 @@ class ComposeStack:
         ]
         self.env = env
 
-    def __call__(self, *args: str, timeout: float = 600) -> str:
-        """``docker compose <args>``; fails with the output on a non-zero exit."""
-        return run([*self.base, *args], timeout=timeout, env=self.env)
+    def __call__(self, *args: str, timeout: float = 600, with_log: bool = False) -> str:
+        """``docker compose <args>``; fails with the output on a non-zero exit (see ``run``)."""
+        return run([*self.base, *args], timeout=timeout, env=self.env, with_log=with_log)
 
     def down(self, *flags: str) -> str:
         """``down`` with the trainer's profile active, so its volume (the Keras cache) is included."""

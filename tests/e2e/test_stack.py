@@ -136,7 +136,7 @@ class Trained:
 
 @pytest.fixture(scope="module")
 def trained(stack: Stack) -> Trained:
-    output = stack.compose("run", "--rm", "trainer", timeout=1800)
+    output = stack.compose("run", "--rm", "trainer", timeout=1800, with_log=True)
     version = MlflowClient(stack.mlflow).get_model_version_by_alias(MODEL, ALIAS).version
     return Trained(output, version)
 
@@ -428,9 +428,9 @@ def test_prometheus_watches_the_predictor_and_alerts_when_it_stops(stack: Stack,
 
 
 def retrain(stack: Stack, **settings: str) -> tuple[str, object]:
-    """``docker compose run --rm trainer`` with ``settings``; its output and the version it registered."""
+    """``docker compose run --rm trainer`` with ``settings``; its output and log, and the version it registered."""
     flags = [item for key, value in settings.items() for item in ("-e", f"{key}={value}")]
-    output = stack.compose("run", "--rm", *flags, "trainer", timeout=1800)
+    output = stack.compose("run", "--rm", *flags, "trainer", timeout=1800, with_log=True)
     client = MlflowClient(stack.mlflow)
     newest = max(client.search_model_versions(f"name = '{MODEL}'"), key=lambda v: int(v.version))
     return output, newest

@@ -67,8 +67,9 @@ def bug_report(folder: Path, args: argparse.Namespace) -> list[str]:
     files = sorted(path for path in folder.glob("*.png") if BUG_REPORT_NAME.fullmatch(path.name))
     if not files:
         raise SystemExit(f"error: no bug-report drawings (N-written-D-read-as-R-K.png) in {folder}")
-    labels = np.array([int(BUG_REPORT_NAME.fullmatch(path.name)["digit"]) for path in files])
-    forms = np.array([BUG_REPORT_NAME.fullmatch(path.name)["form"] for path in files])
+    names = [BUG_REPORT_NAME.fullmatch(path.name) for path in files]
+    labels = np.array([int(name["digit"]) for name in names])
+    forms = np.array([name["form"] for name in names])
     images = [Image.open(path) for path in files]
     right = read(images, args) == labels
     groups = {f"form {form} (written {labels[forms == form][0]})": forms == form for form in sorted(set(forms))}

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import logging
 import math
-import signal
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from types import FrameType
 
 import keras
 import mlflow
@@ -42,6 +40,7 @@ from trainer.input_stats import MNIST_STATS_ARTIFACT, input_stats
 from trainer.models import build_model, describe_model, learning_rate_for
 from trainer.promotion import Candidate, PromotionResult, Scores, register_and_promote, select_best
 from trainer.settings import TrainerSettings
+from trainer.stopping import StopRequest
 from trainer.style_marks import MarkedDigits, marked_digits
 from trainer.tags import (
     FEEDBACK_DIGEST_TAG,
@@ -272,12 +271,15 @@ def describe_result(reason: str, scores: Scores) -> str:
     return f"{reason}\n\n{result}."
 
 
-def train_model(config: RunConfig, data: TrainingData, seed: int, experiment_id: str) -> RunResult:
+def train_model(
+    config: RunConfig, data: TrainingData, seed: int, experiment_id: str, stop: StopRequest | None = None
+) -> RunResult:
     """Train, evaluate and log one run; the run ends FINISHED, FAILED (error, NaN) or KILLED.
 
     Exceptions propagate after the run is marked, so the caller decides whether to go on; a
-    ``KeyboardInterrupt`` (Ctrl-C or SIGTERM) ends the run as KILLED.
+    ``KeyboardInterrupt`` (``stop`` asked for after Ctrl-C or SIGTERM) ends the run as KILLED.
     """
+    stop = stop or StopRequest()
     keras.utils.set_random_seed(seed)
     with mlflow.start_run(
         experiment_id=experiment_id,
@@ -341,8 +343,9 @@ def train_model(config: RunConfig, data: TrainingData, seed: int, experiment_id:
                 epochs=config.epochs,
                 shuffle=False,  # the dataset shuffles itself every epoch
                 verbose=2,
-                callbacks=[mlflow.keras.MlflowCallback(), timer, keras.callbacks.TerminateOnNaN()],
+                callbacks=[mlflow.keras.MlflowCallback(), timer, keras.callbacks.TerminateOnNaN(), stop.callback()],
             )
+            stop.check()  # a signal during the last validation pass
             result.train_seconds = time.perf_counter() - started
             losses = fit.history.get("loss", [])
             if len(losses) < config.epochs or not np.all(np.isfinite(losses)):
@@ -354,6 +357,7 @@ def train_model(config: RunConfig, data: TrainingData, seed: int, experiment_id:
             result.test_loss, scores = _log_evaluation(model, data, fit.history, config.title)
             result.scores = replace(scores, **set_digests)
             mlflow.set_tag(RUN_DESCRIPTION_TAG, describe_result(config.reason, result.scores))
+            stop.check()
             logged = log_models(model, mnist.x_test[:256])
             result.keras_uri, result.onnx_uri = logged.keras_uri, logged.onnx_uri
         except KeyboardInterrupt:
@@ -381,11 +385,6 @@ def format_summary(results: list[RunResult]) -> str:
     return "\n".join(lines)
 
 
-def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
-    # `docker stop` sends SIGTERM: treat it like Ctrl-C so the active run ends KILLED, not RUNNING.
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def _evaluate_champion(data: TrainingData, sets: Scores) -> Callable[[str], Scores]:
     """Measure a registered model on this training's sets (a champion trained on other data)."""
 
@@ -409,8 +408,8 @@ def _evaluate_champion(data: TrainingData, sets: Scores) -> Callable[[str], Scor
     return evaluate
 
 
-def run_all(settings: TrainerSettings) -> tuple[list[RunResult], PromotionResult | None]:
-    """Train every configured run, then promote the best finished one."""
+def run_all(settings: TrainerSettings, stop: StopRequest) -> tuple[list[RunResult], PromotionResult | None]:
+    """Train every configured run, then promote the best finished one; ``stop`` ends it early."""
     runs = select_runs(settings.run_keys, settings.trainer_epochs or None)
     data = load_training_data(settings)
     mnist = data.mnist
@@ -429,9 +428,10 @@ def run_all(settings: TrainerSettings) -> tuple[list[RunResult], PromotionResult
     experiment_id = connect(settings)
     results: list[RunResult] = []
     for config in runs:
+        stop.check()
         log.info(f"\n=== {config.title} ===\n{config.reason}")
         try:
-            results.append(train_model(config, data, settings.trainer_seed, experiment_id))
+            results.append(train_model(config, data, settings.trainer_seed, experiment_id, stop))
         except (TrainingDivergedError, ExportMismatchError, ValueError, RuntimeError) as exc:
             log.error(f"  run failed: {exc}")
             results.append(
@@ -442,6 +442,7 @@ def run_all(settings: TrainerSettings) -> tuple[list[RunResult], PromotionResult
     if not finished:
         return results, None
     best = select_best(finished)
+    stop.check()
     promotion = register_and_promote(
         MlflowClient(),
         best,
@@ -455,9 +456,11 @@ def run_all(settings: TrainerSettings) -> tuple[list[RunResult], PromotionResult
 
 def run_training(settings: TrainerSettings) -> int:
     """``python -m trainer``: train, promote, and return the process exit code."""
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    stop = StopRequest()
+    # `docker stop` sends SIGTERM: handled like Ctrl-C, so the active run ends KILLED, not RUNNING.
+    stop.install()
     try:
-        results, promotion = run_all(settings)
+        results, promotion = run_all(settings, stop)
     except DataError as exc:
         log.error(f"error: {exc}")
         return 2

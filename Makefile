@@ -26,7 +26,7 @@ define dev_venv
 	touch $@
 endef
 
-.PHONY: help venv bench-venv test test-image test-local test-e2e test-fast lint format train report benchmark clean
+.PHONY: help venv bench-venv test test-image test-local test-e2e test-swarm test-fast lint format train report benchmark clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -48,7 +48,8 @@ bench-venv: $(BENCH_VENV)/.installed  ## the same in .venv-bench on an optimized
 test: test-image  ## the whole suite: in the test-runner image, then the tests that drive Docker on this machine
 	mnist=$$($(PYTHON) devkit/mnist.py) \
 	  && docker run --rm -v "$$mnist:/data/mnist.npz:ro" -e MNIST_SOURCE_PATH=/data/mnist.npz $(TEST_IMAGE) make test-local \
-	  && MNIST_SOURCE_PATH="$$mnist" $(MAKE) test-e2e
+	  && MNIST_SOURCE_PATH="$$mnist" $(MAKE) test-e2e \
+	  && MNIST_SOURCE_PATH="$$mnist" $(MAKE) test-swarm
 
 test-image:  ## build the test-runner image (tests/Dockerfile): PostgreSQL, nginx, Chromium, requirements, this code
 	docker build --quiet -t $(TEST_IMAGE) -f tests/Dockerfile .
@@ -67,6 +68,9 @@ $(VENV)/bin/helm: deploy/helm/install-helm.sh | $(VENV)/.installed
 
 test-e2e: $(E2E_VENV)/.installed  ## the tests that drive Docker: the compose file, and the real stack built and run
 	$(E2E_VENV)/bin/python -m pytest tests/e2e
+
+test-swarm: $(E2E_VENV)/.installed  ## the stack on a real three-node Docker Swarm on this machine (root: network namespaces)
+	$(E2E_VENV)/bin/python -m pytest tests/swarm
 
 lint: venv  ## ruff: lint and format check
 	$(VENV)/bin/ruff check .

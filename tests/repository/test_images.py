@@ -84,7 +84,7 @@ def test_workflow_tests_then_builds_every_service_for_both_architectures():
     flow = workflow()
     assert flow["on"]["push"]["branches"] == ["main"] and "pull_request" in flow["on"]
     images = flow["jobs"]["images"]
-    assert set(images["needs"]) == {"test", "e2e", "audit", "chart"}
+    assert set(images["needs"]) == {"test", "e2e", "swarm", "audit", "chart"}
     assert images["strategy"]["matrix"]["service"] == list(SERVICES)
     steps = {step.get("uses", "").split("@")[0]: step for step in images["steps"]}
     build = steps["docker/build-push-action"]["with"]

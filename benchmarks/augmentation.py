@@ -28,12 +28,12 @@ import tensorflow as tf
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from devkit.handwriting import evaluation_drawings  # noqa: E402 - after the path set-up above
 from trainer.augment import training_dataset  # noqa: E402
+from trainer.datagen.handwriting import evaluation_drawings  # noqa: E402 - after the path set-up above
 from trainer.experiments import TUNED  # noqa: E402
 from trainer.models import build_model, learning_rate_for  # noqa: E402
 from trainer.settings import TrainerSettings  # noqa: E402
-from trainer.train import TrainingData, load_training_data  # noqa: E402
+from trainer.training_data import TrainingData, load_training_data  # noqa: E402
 
 # A change: given the seed, what to do to each training batch (Keras' random layers augment when called).
 Change = Callable[[int], Callable[[tf.Tensor], tf.Tensor]]
@@ -108,7 +108,7 @@ def main() -> int:
     data = load_training_data(TrainerSettings(mnist_path=args.mnist_path))
     drawn = data.drawn
     # The shipped drawn-digit set is these drawings, in this order (tests/trainer/test_drawn_sets.py).
-    drawings = evaluation_drawings()
+    drawings = evaluation_drawings(args.mnist_path)
     fast = np.array([d.fast for d in drawings])
     authored = np.array([d.allograph != "mnist_writer" for d in drawings])
     smooth, quick = authored & ~fast, authored & fast

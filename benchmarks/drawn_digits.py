@@ -1,6 +1,6 @@
 """Accuracy on drawn digits, per writing style and per digit: the predictor's preprocessing against a plain resize.
 
-The drawings are the drawn-digit evaluation set (``devkit/handwriting.py``: pen strokes of the
+The drawings are the drawn-digit evaluation set (``trainer/datagen/handwriting.py``: pen strokes of the
 evaluation allographs, a share of them written fast, plus MNIST's own writers re-traced, on a
 280-pixel canvas in the page's four styles), made afresh from the same seeds. Each is encoded as
 PNG, decoded and read by the served ONNX model through both pipelines; with ``--api`` the PNGs go
@@ -28,10 +28,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from devkit.drawing import plain_resize, png_bytes  # noqa: E402 - after the path set-up above
-from devkit.handwriting import Drawing, evaluation_drawings  # noqa: E402
 from predictor import preprocess  # noqa: E402
 from predictor.model_store import LoadedModel, ModelCache, ModelInfo, Registry, load_onnx  # noqa: E402
 from predictor.settings import PredictorSettings  # noqa: E402
+from trainer.datagen.handwriting import Drawing, evaluation_drawings  # noqa: E402
 
 
 def load_model(args: argparse.Namespace) -> LoadedModel:
@@ -83,9 +83,10 @@ def main() -> int:
     parser.add_argument("--api", help="send the drawings to this /api/predict URL instead of reading them here")
     parser.add_argument("--count", type=int, default=0, help="the first N drawings of the set (0: all 3,000)")
     parser.add_argument("--sheet", help="save misread drawings to this PNG")
+    parser.add_argument("--mnist-path", type=Path, help="mnist.npz for the MNIST writers (default: Keras' download)")
     args = parser.parse_args()
 
-    drawings = evaluation_drawings()
+    drawings = evaluation_drawings(args.mnist_path)
     if args.count:
         drawings = drawings[: args.count]
     labels = np.array([d.label for d in drawings])

@@ -26,11 +26,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from devkit.flywheel import flywheel_drawings  # noqa: E402 - after the path set-up above
-from devkit.handwriting import Drawing, preprocessed_set  # noqa: E402
+from devkit.mlflow_server import MlflowServer  # noqa: E402
+from devkit.postgres import create_prediction_db, postgres_server  # noqa: E402
 from devkit.prediction_db import add_predictions, owner_settings, reader_env  # noqa: E402
-from devkit.services import MlflowServer, create_prediction_db, postgres_server, run_trainer  # noqa: E402
+from devkit.trainer_process import run_trainer  # noqa: E402
 from predictor import preprocess  # noqa: E402
 from predictor.prediction_log import migrate  # noqa: E402
+from trainer.datagen.handwriting import Drawing, preprocessed_set  # noqa: E402
 
 MODEL = "Mnist_Best_Model"
 

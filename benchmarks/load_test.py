@@ -24,7 +24,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from devkit.load import MAX_GROWTH, load_check, require  # noqa: E402 - after the path set-up above
-from devkit.services import http_ok, nginx_server, predictor_server, shipped_predictor_env, wait_until  # noqa: E402
+from devkit.nginx import nginx_server  # noqa: E402
+from devkit.predictor_server import predictor_server, shipped_predictor_env  # noqa: E402
+from devkit.processes import http_ok, wait_until  # noqa: E402
 
 
 def main() -> int:

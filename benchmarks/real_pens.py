@@ -1,6 +1,6 @@
 """Real people's pen-drawn digits, read by a registered model or by the running stack.
 
-The digits are UJI Pen Characters v2's (1,200 by 60 writers; ``devkit/real_pens.py``), drawn on the
+The digits are UJI Pen Characters v2's (1,200 by 60 writers; ``trainer/datagen/real_pens.py``), drawn on the
 page's canvas as the shipped set draws them, encoded as PNG and read by the production model's
 ONNX copy through the predictor's own preprocessing; with ``--api`` the PNGs go to a running
 stack's ``/api/predict`` instead, the path a person's drawing takes. With ``--misread-folder`` it
@@ -31,8 +31,8 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.drawn_digits import load_model, save_sheet  # noqa: E402 - after the path set-up above
 from devkit.drawing import png_bytes  # noqa: E402
-from devkit.real_pens import canvas_drawings, load_pen_digits  # noqa: E402
 from predictor import preprocess  # noqa: E402
+from trainer.datagen.real_pens import canvas_drawings, load_pen_digits  # noqa: E402
 
 BUG_REPORT_NAME = re.compile(r"(?P<form>\d+)-written-(?P<digit>\d)-read-as-\d-\d+\.png")
 

@@ -36,14 +36,8 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from devkit.drawing import SEVEN, stroke_digit  # noqa: E402 - after the path set-up above
 from devkit.load import require, run_wrk  # noqa: E402
-from devkit.services import (  # noqa: E402
-    free_port,
-    http_ok,
-    predictor_server,
-    running,
-    shipped_predictor_env,
-    wait_until,
-)
+from devkit.predictor_server import predictor_server, shipped_predictor_env  # noqa: E402
+from devkit.processes import free_port, http_ok, running, wait_until  # noqa: E402
 from predictor import preprocess  # noqa: E402
 
 

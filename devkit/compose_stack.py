@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from devkit.services import REPO_ROOT
+from devkit.processes import REPO_ROOT
 
 SERVICES_WITH_IMAGES = ("tracking", "trainer", "predictor", "frontend")
 STANDIN_KINDS = ("python", "postgres", "nginx", "minio", "prometheus", "debian")  # what standin-images.sh can build

@@ -9,8 +9,8 @@ from __future__ import annotations
 import requests
 
 from devkit.drawing import png_bytes
-from devkit.handwriting import UNSEEN_ALLOGRAPHS, Drawing, style_drawings
-from devkit.services import wait_until
+from devkit.processes import wait_until
+from trainer.datagen.handwriting import UNSEEN_ALLOGRAPHS, Drawing, style_drawings
 
 FRESH_SEED, SENT_SEED = 1001, 2002  # different writers for the drawings sent and those measured
 

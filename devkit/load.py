@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from devkit.drawing import SEVEN, stroke_digit
-from devkit.services import resident_mib, worker_pids
+from devkit.processes import resident_mib, worker_pids
 
 SCRIPT = """
 local f = io.open("{body}", "rb")

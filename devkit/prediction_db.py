@@ -15,7 +15,7 @@ START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def owner_settings(database: dict[str, str]) -> PredictorSettings:
-    """The predictor's settings for a database ``devkit.services.create_prediction_db`` made."""
+    """The predictor's settings for a database ``devkit.postgres.create_prediction_db`` made."""
     return PredictorSettings(**{k.lower(): v for k, v in database.items() if k.startswith("PREDICTION_DB_")})
 
 

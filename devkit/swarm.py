@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devkit.compose_stack import run
-from devkit.services import stop, wait_until
+from devkit.processes import stop, wait_until
 
 BRIDGE = "mnsw-br0"
 SUBNET_PREFIX = "10.231.0"  # the bridge is .1, node n is .(11 + n)

@@ -23,7 +23,7 @@ import yaml
 
 from devkit.compose_stack import base_images, ensure_base_images, ensure_docker, image_present, run
 from devkit.drawing import SEVEN, png_bytes, stroke_digit
-from devkit.services import REPO_ROOT, wait_until
+from devkit.processes import REPO_ROOT, wait_until
 from devkit.swarm import Node, Swarm
 
 STACK = "mnist"

@@ -13,7 +13,7 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     command, settings = parse(sys.argv[1:])
     if command == "report":
-        from trainer.report import run_report as run
+        from trainer.report_command import run_report as run
     else:
-        from trainer.train import run_training as run  # imports TensorFlow: only when training
+        from trainer.command import run_training as run  # imports TensorFlow: only when training
     sys.exit(run(settings))

@@ -123,7 +123,7 @@ def load_splits(
 # The evaluation and training sets the trainer ships (trainer/data/README.md says what each is).
 # Real people's pen-drawn digits (UJI Pen Characters v2), drawn on the page's canvas and
 # preprocessed by the predictor's pipeline: every run is evaluated on them, never trained on them.
-# Synthetic drawings of the way the page sends digits (devkit/handwriting.py): an evaluation set,
+# Synthetic drawings of the way the page sends digits (trainer/datagen/handwriting.py): an evaluation set,
 # and the writing styles mixed into training (never the same drawing).
 DATA_DIR = Path(__file__).resolve().parent / "data"
 REAL_PENS = DATA_DIR / "real_pens.npz"

@@ -1,7 +1,8 @@
 """The three experiments the trainer runs: one place for every architecture and hyperparameter.
 
 Each run answers one question and records why it exists, so the MLflow UI tells the story of the
-tuning on its own. Nothing here trains anything; ``trainer.models`` and ``trainer.train`` read it.
+tuning on its own. Nothing here trains anything; ``trainer.models``, ``trainer.training_data`` and
+``trainer.command`` read it.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class AugmentationSpec:
 CANVAS_AUGMENTATION = AugmentationSpec(thicken=0.4, rotation_degrees=8.0, zoom=0.05)
 
 # Synthetic drawings of the forms MNIST hardly has (slashed zeros, flagged ones, crossed sevens,
-# open fours, curled nines...; trainer/data/drawn_digits_train.npz, made by devkit/handwriting.py),
+# open fours, curled nines...; trainer/data/drawn_digits_train.npz, made by trainer/datagen/handwriting.py),
 # mixed into every run's training set: this many per MNIST training image (8,100 with the full
 # MNIST). More read drawings a little better but cost MNIST test accuracy: docs/performance.md.
 DRAWN_STYLES_SHARE = 0.15

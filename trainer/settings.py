@@ -48,6 +48,10 @@ class StoreSettings(BaseSettings):
     registered_model_name: str = Field("Mnist_Best_Model", description="registry name of the promoted model")
     model_alias: str = Field("production", description="alias the predictor serves")
 
+    # MLflow's client reads its login from the environment itself; the trainer checks it before training.
+    mlflow_tracking_username: str = Field("", description="login on a tracking server with basic-auth")
+    mlflow_tracking_password: SecretStr = Field(SecretStr(""), description="its password")
+
     # MLflow's client reads these itself (trainer.tracking passes them on). Its own default of 7
     # retries kept a training silent for 8 minutes when the artifact store was down.
     mlflow_http_request_max_retries: int = Field(3, ge=0, description="MLflow client retries per request")

@@ -19,6 +19,10 @@ class TrackingUnavailableError(Exception):
     """The tracking server did not answer within the configured wait."""
 
 
+class TrackingLoginRequiredError(Exception):
+    """The tracking server refuses the trainer's login, or the lack of one (HTTP 401/403)."""
+
+
 # Default ports of the database servers a tracking URI can name (when the URI gives none).
 DATABASE_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
 
@@ -69,6 +73,23 @@ def wait_for_server(uri: str, timeout_seconds: float, poll_seconds: float = 2.0)
         time.sleep(poll_seconds)
 
 
+def check_login(settings: StoreSettings) -> None:
+    """Ask the tracking server for one experiment with the trainer's login, as MLflow's client would send it.
+
+    Raises ``TrackingLoginRequiredError`` on 401/403, before any run starts.
+    """
+    password = settings.mlflow_tracking_password.get_secret_value()
+    auth = (settings.mlflow_tracking_username, password) if settings.mlflow_tracking_username and password else None
+    search = f"{settings.tracking_uri.rstrip('/')}/api/2.0/mlflow/experiments/search"
+    response = requests.get(search, params={"max_results": 1}, auth=auth, timeout=10)
+    if response.status_code in (401, 403):
+        raise TrackingLoginRequiredError(
+            f"the tracking server {redacted(settings.tracking_uri)} refused the login (HTTP {response.status_code}): "
+            "set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (in the stack: MLFLOW_AUTH_ADMIN_USERNAME / "
+            "MLFLOW_AUTH_ADMIN_PASSWORD in .env)."
+        )
+
+
 def configure_client(settings: StoreSettings) -> None:
     """Hand MLflow's client the trainer's retry settings (it reads them from the environment per request)."""
     os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.mlflow_http_request_max_retries)
@@ -93,6 +114,8 @@ def connect(settings: StoreSettings) -> str:
         artifact_location = (settings.trainer_local_store / "artifacts").resolve().as_uri()
     else:
         wait_for_server(uri, settings.tracking_wait_seconds)
+        if urlsplit(uri).scheme in ("http", "https"):
+            check_login(settings)
         artifact_location = None  # the server decides (proxied mlflow-artifacts:/ in the stack)
     configure_client(settings)
     mlflow.set_tracking_uri(uri)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from devkit.services import REPO_ROOT, find_program
+from devkit.processes import REPO_ROOT, find_program
 
 CHART = REPO_ROOT / "deploy" / "helm" / "mnist-mlops"
 # The values files the chart is checked with: the defaults, and each file in its ci/ folder.

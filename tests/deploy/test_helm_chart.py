@@ -8,7 +8,7 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 
-from devkit.services import REPO_ROOT
+from devkit.processes import REPO_ROOT
 from tests.deploy.conftest import CHART, VALUES_FILES, render, run_helm
 
 KUBERNETES_VERSION = "1.35.0"

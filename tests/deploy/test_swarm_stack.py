@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from devkit.services import REPO_ROOT
+from devkit.processes import REPO_ROOT
 
 SWARM = REPO_ROOT / "deploy" / "swarm"
 STACK = yaml.safe_load((SWARM / "stack.yaml").read_text())

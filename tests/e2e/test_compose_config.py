@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import yaml
 
-from devkit.services import REPO_ROOT
+from devkit.processes import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 

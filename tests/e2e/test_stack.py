@@ -22,9 +22,10 @@ import requests
 from mlflow import MlflowClient
 
 from devkit.compose_stack import ComposeStack, ensure_base_images, ensure_docker
-from devkit.drawing import SEVEN, png_bytes, redraw, stroke_digit
+from devkit.drawing import SEVEN, png_bytes, stroke_digit
 from devkit.flywheel import correct, flywheel_drawings, served_versions
-from devkit.services import free_port, wait_until
+from devkit.processes import free_port, wait_until
+from trainer.datagen.canvas import redraw
 from trainer.promotion import Candidate, Scores, select_best
 
 pytestmark = pytest.mark.e2e

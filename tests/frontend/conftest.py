@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from devkit.services import find_program
+from devkit.processes import find_program
 
 CHROMIUM = str(find_program("CHROMIUM_PATH", ("chromium", "chromium-browser"), "/usr/bin/chromium"))
 

@@ -9,19 +9,12 @@ import psycopg2
 import pytest
 import requests
 
-from devkit.services import (
-    REPO_ROOT,
-    MlflowServer,
-    create_prediction_db,
-    free_port,
-    nginx_server,
-    postgres_server,
-    predictor_server,
-    run_trainer_ok,
-    start_postgres,
-    stop_postgres,
-    wait_until,
-)
+from devkit.mlflow_server import MlflowServer
+from devkit.nginx import nginx_server
+from devkit.postgres import create_prediction_db, postgres_server, start_postgres, stop_postgres
+from devkit.predictor_server import predictor_server
+from devkit.processes import REPO_ROOT, free_port, wait_until
+from devkit.trainer_process import run_trainer_ok
 
 pytestmark = pytest.mark.browser
 

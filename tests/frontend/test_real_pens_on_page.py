@@ -1,6 +1,6 @@
 """The real-pen set is drawn as the page draws: a person's strokes replayed on the page in real Chromium.
 
-Every run is judged on UJI's pen-drawn digits drawn by ``devkit.real_pens``; this checks that the
+Every run is judged on UJI's pen-drawn digits drawn by ``trainer.datagen.real_pens``; this checks that the
 page itself, given the same strokes as pointer moves, sends a drawing the predictor reads the same.
 The page comes from real nginx with the frontend's configuration; drawing needs no predictor.
 """
@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from devkit import real_pens
-from devkit.drawing import render
-from devkit.services import free_port, nginx_server
+from devkit.nginx import nginx_server
+from devkit.processes import free_port
 from predictor import preprocess
+from trainer.datagen import real_pens
+from trainer.datagen.canvas import render
 
 pytestmark = pytest.mark.browser
 

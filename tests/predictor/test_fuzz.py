@@ -20,17 +20,12 @@ import schemathesis
 from hypothesis import HealthCheck, example, given, settings
 from schemathesis import GenerationMode
 
+from devkit.mlflow_server import mlflow_server
+from devkit.nginx import nginx_server
 from devkit.onnx_model import linear_classifier, register_as_production
-from devkit.services import (
-    create_prediction_db,
-    http_ok,
-    mlflow_server,
-    nginx_server,
-    postgres_server,
-    predictor_server,
-    wait_until,
-    worker_pids,
-)
+from devkit.postgres import create_prediction_db, postgres_server
+from devkit.predictor_server import predictor_server
+from devkit.processes import http_ok, wait_until, worker_pids
 from tests.predictor.strategies import Probe, huge_json, png_bomb, probes
 
 pytestmark = pytest.mark.integration

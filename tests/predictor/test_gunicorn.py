@@ -14,7 +14,8 @@ import socket
 
 import pytest
 
-from devkit.services import LOOPBACK, free_port, predictor_server
+from devkit.predictor_server import predictor_server
+from devkit.processes import LOOPBACK, free_port
 
 pytestmark = pytest.mark.integration
 

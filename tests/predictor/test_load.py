@@ -11,8 +11,11 @@ import shutil
 import pytest
 
 from devkit.load import MAX_GROWTH, load_check
+from devkit.mlflow_server import mlflow_server
+from devkit.nginx import nginx_server
 from devkit.onnx_model import linear_classifier, register_as_production
-from devkit.services import http_ok, mlflow_server, nginx_server, predictor_server, wait_until
+from devkit.predictor_server import predictor_server
+from devkit.processes import http_ok, wait_until
 
 pytestmark = pytest.mark.integration
 

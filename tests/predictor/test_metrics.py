@@ -9,8 +9,11 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from devkit.drawing import SEVEN, png_bytes, stroke_digit
+from devkit.mlflow_server import mlflow_server
+from devkit.nginx import nginx_server
 from devkit.onnx_model import linear_classifier, register_as_production
-from devkit.services import http_ok, mlflow_server, nginx_server, predictor_server, wait_until
+from devkit.predictor_server import predictor_server
+from devkit.processes import http_ok, wait_until
 
 DRAWING = png_bytes(stroke_digit(SEVEN))
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from devkit.onnx_model import linear_classifier
-from devkit.services import free_port
+from devkit.processes import free_port
 from predictor.model_store import (
     ModelCache,
     ModelInfo,

@@ -22,8 +22,11 @@ from mlflow import MlflowClient
 from PIL import Image
 
 from devkit.drawing import SEVEN, png_bytes, stroke_digit
+from devkit.mlflow_server import MlflowServer
 from devkit.onnx_model import linear_classifier, register_as_production
-from devkit.services import MlflowServer, predictor_server, run_trainer_ok, wait_until
+from devkit.predictor_server import predictor_server
+from devkit.processes import wait_until
+from devkit.trainer_process import run_trainer_ok
 from predictor import preprocess
 
 pytestmark = pytest.mark.integration

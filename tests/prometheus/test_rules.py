@@ -6,7 +6,7 @@ import subprocess
 
 import yaml
 
-from devkit.services import REPO_ROOT, find_program
+from devkit.processes import REPO_ROOT, find_program
 
 FOLDER = REPO_ROOT / "prometheus"
 PROMTOOL = find_program("PROMTOOL", ("promtool",), "/usr/bin/promtool")

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from devkit.services import REPO_ROOT
+from devkit.processes import REPO_ROOT
 from predictor.settings import PredictorSettings
 from tracking.settings import TrackingSettings
 from trainer.settings import ReportSettings, TrainerSettings

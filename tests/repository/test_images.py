@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from devkit.services import REPO_ROOT
+from devkit.processes import REPO_ROOT
 
 SERVICES = ("tracking", "trainer", "predictor", "frontend")
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "docker-image.yml"

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from devkit.mnist import MnistUnavailableError, download, mnist_path, sha256_of
-from devkit.services import free_port
+from devkit.processes import free_port
 from trainer.data import load_raw
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from devkit.services import REPO_ROOT
+from devkit.processes import REPO_ROOT
 
 # Shapes of real secrets (the compose defaults are visibly placeholders: change-me-...).
 SECRET_SHAPES = {

@@ -16,17 +16,10 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
-from devkit.services import (
-    REPO_ROOT,
-    free_port,
-    http_ok,
-    postgres_server,
-    predictor_server,
-    restart_postgres,
-    running,
-    s3_server,
-    wait_until,
-)
+from devkit.postgres import postgres_server, restart_postgres
+from devkit.predictor_server import predictor_server
+from devkit.processes import REPO_ROOT, free_port, http_ok, running, wait_until
+from devkit.s3 import s3_server
 
 pytestmark = pytest.mark.integration
 

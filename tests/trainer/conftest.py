@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
+from devkit.postgres import create_prediction_db, postgres_server
 from devkit.prediction_db import owner_settings
-from devkit.services import create_prediction_db, postgres_server
 from predictor.prediction_log import migrate
 
 names = (f"feedback_{n}" for n in itertools.count())

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from devkit.services import REPO_ROOT
+from devkit.processes import REPO_ROOT
 from trainer.data import DataError, load_raw, load_splits
 
 

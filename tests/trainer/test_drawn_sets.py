@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from devkit import handwriting
 from devkit.drawing import png_bytes
 from predictor import preprocess
 from trainer.augment import training_dataset
 from trainer.data import DRAWN_EVALUATION, DRAWN_TRAINING, load_drawn, load_splits
+from trainer.datagen import handwriting
 from trainer.experiments import CANVAS_AUGMENTATION
 
 # Forms real people write and MNIST hardly has (the forms real pens were misread in: docs/performance.md).

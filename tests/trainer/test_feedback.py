@@ -13,8 +13,11 @@ import pytest
 import sqlalchemy as sa
 from mlflow import MlflowClient
 
+from devkit.mlflow_server import mlflow_server
+from devkit.postgres import create_prediction_db
 from devkit.prediction_db import START, add_predictions, reader_env
-from devkit.services import create_prediction_db, free_port, mlflow_server, run_trainer
+from devkit.processes import free_port
+from devkit.trainer_process import run_trainer
 from trainer.data import DataError
 from trainer.feedback import LabelledDrawing, load_feedback, split_by_time
 from trainer.settings import TrainerSettings

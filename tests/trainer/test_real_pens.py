@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from devkit import real_pens
 from trainer.data import REAL_PENS, load_real_pens
+from trainer.datagen import real_pens
 from trainer.settings import TrainerSettings
-from trainer.train import load_training_data
+from trainer.training_data import load_training_data
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,10 @@ from docx import Document
 from mlflow import MlflowClient
 from PIL import Image
 
+from devkit.mlflow_server import mlflow_server
 from devkit.prediction_db import add_predictions, reader_env
-from devkit.services import REPO_ROOT, free_port, mlflow_server, run_trainer_ok
+from devkit.processes import REPO_ROOT, free_port
+from devkit.trainer_process import run_trainer_ok
 
 pytestmark = pytest.mark.integration
 
@@ -32,9 +34,9 @@ CHARTS = (
 )
 
 
-def run_report(env: dict[str, str], module: str = "trainer") -> subprocess.CompletedProcess:
-    """``python -m trainer report`` (or ``python -m trainer.report``, the same for local use)."""
-    command = [sys.executable, "-m", "trainer", "report"] if module == "trainer" else [sys.executable, "-m", module]
+def run_report(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``python -m trainer report``."""
+    command = [sys.executable, "-m", "trainer", "report"]
     return subprocess.run(
         command, cwd=REPO_ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
     )
@@ -151,10 +153,9 @@ def test_the_report_is_logged_to_the_best_run(report: Path, server: str):
     assert set(FILES) | set(CHARTS) <= logged
 
 
-@pytest.mark.parametrize("module", ["trainer", "trainer.report"])
-def test_no_experiment_is_a_clear_error_not_a_traceback(server: str, tmp_path: Path, module: str):
+def test_no_experiment_is_a_clear_error_not_a_traceback(server: str, tmp_path: Path):
     result = run_report(
-        {"MLFLOW_TRACKING_URI": server, "MLFLOW_EXPERIMENT_NAME": "never-trained", "REPORT_DIR": str(tmp_path)}, module
+        {"MLFLOW_TRACKING_URI": server, "MLFLOW_EXPERIMENT_NAME": "never-trained", "REPORT_DIR": str(tmp_path)}
     )
     assert result.returncode == 1
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from devkit.services import REPO_ROOT, free_port, mlflow_server, run_trainer, stop, wait_until
+from devkit.mlflow_server import mlflow_server
+from devkit.processes import REPO_ROOT, free_port, stop, wait_until
+from devkit.trainer_process import run_trainer
 from trainer.promotion import (
     REAL_PEN_MARGIN,
     TEST_TOLERANCE,
@@ -293,7 +295,8 @@ def test_nan_loss_fails_the_run_and_nothing_is_promoted(tmp_path, mnist_slice):
 
     from trainer.data import DRAWN_EVALUATION, DRAWN_TRAINING, load_drawn, load_real_pens, load_splits
     from trainer.experiments import BASELINE
-    from trainer.train import TrainingData, TrainingDivergedError, train_model
+    from trainer.train import TrainingDivergedError, train_model
+    from trainer.training_data import TrainingData
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'nan.db'}")
     experiment_id = mlflow.create_experiment("nan", artifact_location=(tmp_path / "art").as_uri())

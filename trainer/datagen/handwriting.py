@@ -11,7 +11,7 @@ straight line between pointer events (about 60 a second), so a quick stroke arri
 straight segments. Drawn with a uniform round pen of random width, small or large anywhere on a
 280-pixel canvas, dark on light or light on dark, opaque or transparent — what the page's canvas sends.
 
-Deterministic for a given seed. ``drawings(count, seed)`` makes them; ``python -m devkit.handwriting``
+Deterministic for a given seed. ``drawings(count, seed)`` makes them; ``python -m trainer.datagen.handwriting``
 writes the two data sets the trainer ships (``trainer/data/``): the drawn-digit evaluation set and
 the synthetic training styles, each preprocessed by the predictor's own pipeline, with different
 seeds and separate writers.
@@ -28,14 +28,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from devkit.drawing import redraw
-from devkit.drawing import render as on_canvas
-from devkit.mnist import mnist_path
 from predictor import preprocess
+from trainer.data import load_raw
+from trainer.datagen.canvas import CANVAS, redraw
+from trainer.datagen.canvas import STYLES as CANVAS_STYLES
+from trainer.datagen.canvas import render as on_canvas
 
-CANVAS = 280
 SUPERSAMPLE = 2  # drawn at twice the canvas' resolution, then averaged down: anti-aliased like a canvas
-CANVAS_STYLES = ("dark_on_white", "dark_on_transparent", "light_on_dark", "light_on_transparent")
 Stroke = list[tuple[float, float]]
 # A corner: the curve passes through the point twice, so it turns sharply there instead of rounding.
 CORNER = None
@@ -362,11 +361,14 @@ def style_drawings(label: int, allograph: str, count: int, seed: int, writer: Wr
     return [draw(template, label, allograph, rng, writer) for _ in range(count)]
 
 
-def mnist_writers(count: int, seed: int) -> Iterator[Drawing]:
-    """``count`` MNIST test digits re-traced with the page's pen (devkit/drawing.py): MNIST's own writers."""
+def mnist_writers(count: int, seed: int, mnist_file: Path | None) -> Iterator[Drawing]:
+    """``count`` MNIST test digits re-traced with the page's pen (``canvas.redraw``): MNIST's own writers.
+
+    ``mnist_file`` is a Keras ``mnist.npz``; None downloads it as the trainer does.
+    """
     rng = np.random.default_rng(seed)
-    with np.load(mnist_path()) as data:
-        digits, labels = data["x_test"][:count], data["y_test"][:count]
+    _, (digits, labels), _ = load_raw(mnist_file)
+    digits, labels = digits[:count], labels[:count]
     for digit, label in zip(digits, labels, strict=True):
         style = CANVAS_STYLES[int(rng.integers(len(CANVAS_STYLES)))]
         yield Drawing(redraw(digit, rng, style=style), int(label), "mnist_writer", style)
@@ -393,14 +395,17 @@ EVALUATION_WRITER = Writer()
 TRAINING_WRITER = Writer(slant_degrees=(-25.0, 30.0), width_scale=(0.6, 1.2), jitter=0.03, pen=(0.05, 0.2), fast=0.0)
 
 
-def evaluation_drawings() -> list[Drawing]:
+def evaluation_drawings(mnist_file: Path | None) -> list[Drawing]:
     """3,000 canvas drawings: 2,000 of the evaluation allographs and 1,000 of MNIST's writers."""
-    return [*drawings(2000, 20261201, EVALUATION_WRITER, EVALUATION_ALLOGRAPHS), *mnist_writers(1000, 20261202)]
+    return [
+        *drawings(2000, 20261201, EVALUATION_WRITER, EVALUATION_ALLOGRAPHS),
+        *mnist_writers(1000, 20261202, mnist_file),
+    ]
 
 
-def evaluation_set() -> dict[str, np.ndarray]:
+def evaluation_set(mnist_file: Path | None) -> dict[str, np.ndarray]:
     """The evaluation drawings as the model sees them."""
-    return preprocessed_set(iter(evaluation_drawings()))
+    return preprocessed_set(iter(evaluation_drawings(mnist_file)))
 
 
 def training_set() -> dict[str, np.ndarray]:
@@ -411,10 +416,11 @@ def training_set() -> dict[str, np.ndarray]:
 def main() -> None:
     """Write trainer/data/drawn_digits_eval.npz and trainer/data/drawn_digits_train.npz."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--folder", type=Path, default=Path(__file__).resolve().parent.parent / "trainer" / "data")
+    parser.add_argument("--folder", type=Path, default=Path(__file__).resolve().parent.parent / "data")
+    parser.add_argument("--mnist-path", type=Path, help="Keras mnist.npz (default: download it as the trainer does)")
     args = parser.parse_args()
     args.folder.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.folder / "drawn_digits_eval.npz", **evaluation_set())
+    np.savez_compressed(args.folder / "drawn_digits_eval.npz", **evaluation_set(args.mnist_path))
     np.savez_compressed(args.folder / "drawn_digits_train.npz", **training_set())
 
 

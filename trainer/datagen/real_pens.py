@@ -6,7 +6,7 @@ Each is drawn the way the page draws a person's strokes: a round pen 18 CSS pixe
 280-pixel canvas, the digit as large and wherever a person might put it, in one of the canvas'
 colour schemes. Then the predictor's own preprocessing makes it the 28x28 digit the model reads.
 
-``python -m devkit.real_pens`` writes ``trainer/data/real_pens.npz``, which every training run is
+``python -m trainer.datagen.real_pens`` writes ``trainer/data/real_pens.npz``, which every training run is
 evaluated on (never trained on). Deterministic: the same file every time.
 """
 
@@ -21,13 +21,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from devkit.drawing import STYLES, render
 from predictor import preprocess
+from trainer.datagen.canvas import CANVAS, STYLES, render
 
-DATA = Path(__file__).resolve().parent.parent / "trainer" / "data"
+DATA = Path(__file__).resolve().parent.parent / "data"
 UJI_DIGITS = DATA / "uji_pen_digits.json.gz"
 REAL_PENS = DATA / "real_pens.npz"
-CANVAS = 280
 PEN_WIDTH = 18  # the page's pen (frontend/html/app.js), in pixels of a 280-pixel canvas
 SUPERSAMPLE = 2  # drawn at twice the resolution, then averaged down: anti-aliased like a canvas
 HEIGHT = (0.35, 0.85)  # how tall people draw a digit, as a share of the canvas

@@ -106,16 +106,16 @@ class SwarmStack:
         """
         return all(self.served_version(node) == version for node in self.swarm.nodes for _ in range(12))
 
-    def predictions_recorded(self) -> int:
-        """Rows in the prediction database, counted in the PostgreSQL container on the stores node."""
+    def recorded_predictions(self) -> set[str]:
+        """The ids of the prediction database's rows, read in the PostgreSQL container on the stores' node."""
         manager = self.swarm.manager
         container = manager.docker(
             "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={STACK}_postgres"
         ).split()[0]
-        count = manager.docker(
-            "exec", container, "psql", "-U", "mlflow", "-d", "feedback", "-tAc", "SELECT count(*) FROM predictions"
+        ids = manager.docker(
+            "exec", container, "psql", "-U", "mlflow", "-d", "feedback", "-tAc", "SELECT id FROM predictions"
         )
-        return int(count.strip())
+        return set(ids.split())
 
     def served_by_task(self) -> Counter:
         """How many POST /predict each predictor task answered, from the service's logs."""

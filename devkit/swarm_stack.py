@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections import Counter
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ PROJECT_IMAGES = [f"mnist-mlops/mlops-mnist:{s}{TAG_SUFFIX}" for s in ("tracking
 # A fixed folder, so a run that was interrupted leaves engines the next one finds (by pidfile) and stops.
 SWARM_FOLDER = Path("/tmp/mnist-mlops-swarm")
 SEVEN_PNG = png_bytes(stroke_digit(SEVEN))
+BOOTED_LINE = re.compile(r"Booting worker with pid: (\d+)")
 
 
 @dataclass
@@ -98,13 +100,23 @@ class SwarmStack:
         answer = requests.get(f"{self.frontend(node)}/api/model", timeout=10)
         return answer.json().get("version") if answer.ok else None
 
-    def every_replica_serves(self, version: str) -> bool:
-        """Whether 12 answers in a row through each node's page name ``version``.
+    def every_worker_serves(self, version: str) -> bool:
+        """Whether every gunicorn worker of every running predictor task has logged serving ``version``.
 
-        nginx takes turns over the predictor replicas, and each replica's workers follow the
-        registry on their own, so one answer says little right after a promotion.
+        Each worker follows the registry on its own, and an answer through nginx comes from whichever
+        worker is free, so answers can miss a worker that is still waiting for its next check. The
+        log cannot: each worker says "Booting worker with pid: N", then "[N] ... now serving".
         """
-        return all(self.served_version(node) == version for node in self.swarm.nodes for _ in range(12))
+        booted: dict[str, set[str]] = {}
+        serving: dict[str, set[str]] = {}
+        serving_line = re.compile(rf"\[(\d+)\] \[INFO\] now serving {MODEL} version {re.escape(version)} ")
+        for task, message in self.predictor_log():
+            if found := BOOTED_LINE.search(message):
+                booted.setdefault(task, set()).add(found.group(1))
+            elif found := serving_line.search(message):
+                serving.setdefault(task, set()).add(found.group(1))
+        running = [t["id"] for t in self.tasks(f"{STACK}_predictor") if t["state"] == "running"]
+        return bool(running) and all(booted.get(t) and booted[t] <= serving.get(t, set()) for t in running)
 
     def recorded_predictions(self) -> set[str]:
         """The ids of the prediction database's rows, read in the PostgreSQL container on the stores' node."""
@@ -117,8 +129,8 @@ class SwarmStack:
         )
         return set(ids.split())
 
-    def served_by_task(self) -> Counter:
-        """How many POST /predict each predictor task answered, from the service's logs."""
+    def predictor_log(self) -> list[tuple[str, str]]:
+        """``docker service logs`` of the predictor as (task id, message) pairs."""
         logs = run(
             [
                 "docker",
@@ -132,11 +144,18 @@ class SwarmStack:
             timeout=120,
             with_log=True,
         )
-        served: Counter = Counter()
+        lines = []
         for line in logs.splitlines():
             prefix, _, message = line.partition("|")
+            lines.append((prefix.strip().split(".")[-1].split("@")[0], message))
+        return lines
+
+    def served_by_task(self) -> Counter:
+        """How many POST /predict each predictor task answered, from the service's logs."""
+        served: Counter = Counter()
+        for task, message in self.predictor_log():
             if '"path": "/predict"' in message and '"method": "POST"' in message:
-                served[prefix.strip().split(".")[-1].split("@")[0]] += 1
+                served[task] += 1
         return served
 
 
@@ -213,7 +232,7 @@ def deployed_stack(mnist_full: Path) -> Iterator[SwarmStack]:
             lambda: deployed.replicas().get(f"{STACK}_trainer", "").endswith("(1/1 completed)"), 900, "the trainer job"
         )
         deployed.version = deployed.production_version()
-        wait_until(lambda: deployed.every_replica_serves(deployed.version), 180, "the model on every replica")
+        wait_until(lambda: deployed.every_worker_serves(deployed.version), 180, "the model in every predictor worker")
         yield deployed
     finally:
         swarm.remove()

@@ -267,6 +267,17 @@ class ModelManager:
         self.problem = ""
         log.info("now serving %s version %s (run %s)", wanted.name, wanted.version, wanted.run_id)
 
+    def next_delay(self, previous: float) -> float:
+        """Seconds until the next check of the alias, given the wait before the last one.
+
+        While the registry's version is served: the poll interval. While it is not (nothing
+        trained yet, or the registry down): a doubling back-off, never longer than the poll
+        interval, so a worker with no model never checks less often than one with a model.
+        """
+        if self.model is not None and self.model.info.source == "registry":
+            return self.settings.model_poll_seconds
+        return min(previous * 2, self.settings.model_retry_max_seconds, self.settings.model_poll_seconds)
+
     def _follow(self) -> None:
         delay = self.settings.model_retry_min_seconds
         while True:
@@ -274,10 +285,7 @@ class ModelManager:
                 self.refresh()
             except Exception:
                 log.exception("checking the registry failed")
-            if self.model is None or self.model.info.source == "cache":
-                delay = min(delay * 2, self.settings.model_retry_max_seconds)  # back off while not current
-            else:
-                delay = self.settings.model_poll_seconds
+            delay = self.next_delay(delay)
             time.sleep(delay)
 
 

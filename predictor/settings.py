@@ -29,7 +29,9 @@ class PredictorSettings(BaseSettings):
     # How the registry is followed.
     model_poll_seconds: float = Field(30, ge=0.1, description="how often the alias is checked for a new version")
     model_retry_min_seconds: float = Field(0.5, ge=0.1, description="first back-off while no current model is served")
-    model_retry_max_seconds: float = Field(30, ge=0.1, description="longest back-off while no current model is served")
+    model_retry_max_seconds: float = Field(
+        30, ge=0.1, description="longest back-off while no current model is served (at most MODEL_POLL_SECONDS)"
+    )
     model_failed_retry_seconds: float = Field(300, ge=0, description="wait before retrying a version that failed")
 
     # What a request may weigh.

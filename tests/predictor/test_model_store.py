@@ -129,3 +129,28 @@ def test_a_manager_shows_the_problem_and_keeps_serving(tmp_path, stub_uri):
     manager.refresh()
     assert "refused the predictor" in manager.problem
     assert manager.model is not None and manager.model.info.version == "4"
+
+
+def test_a_worker_without_a_model_never_checks_less_often_than_the_poll(tmp_path):
+    settings = PredictorSettings(
+        model_cache_dir=tmp_path / "cache",
+        model_poll_seconds=3,
+        model_retry_min_seconds=0.5,
+        model_retry_max_seconds=30,
+    )
+    manager = ModelManager(settings)
+    delays = [settings.model_retry_min_seconds]
+    for _ in range(6):
+        delays.append(manager.next_delay(delays[-1]))
+    assert delays == [0.5, 1, 2, 3, 3, 3, 3]  # backs off, but a promotion is seen within one poll
+
+
+def test_a_worker_serving_the_registry_s_version_checks_every_poll(tmp_path):
+    onnx = linear_classifier(tmp_path / "m.onnx", favourite=3)
+    settings = PredictorSettings(model_cache_dir=tmp_path / "cache", model_poll_seconds=7, model_retry_max_seconds=2)
+    manager = ModelManager(settings)
+    manager.model = load_onnx(onnx, INFO)
+    assert manager.model.info.source == "registry"
+    assert manager.next_delay(0.5) == 7
+    manager.model = load_onnx(onnx, replace(INFO, source="cache"))
+    assert manager.next_delay(0.5) == 1  # a cached copy is not current: back off towards the registry

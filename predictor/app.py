@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 from flask import Flask
+from mlflow.environment_variables import MLFLOW_HTTP_REQUEST_MAX_RETRIES, MLFLOW_HTTP_REQUEST_TIMEOUT
 
 from predictor import metrics
 from predictor.api import api
@@ -16,12 +15,14 @@ from predictor.unread_body import drain_unread_body
 
 
 def configure_mlflow_client(settings: PredictorSettings) -> None:
-    """Hand MLflow's client the predictor's retry settings: it reads them from the environment per request.
+    """Hand MLflow's client the predictor's retry settings, through MLflow's own configuration API.
 
-    Called once by the entry point (``create_app`` when it starts its own model manager).
+    MLflow takes no retry or timeout argument: it reads these per request from its environment
+    variables, which ``mlflow.environment_variables`` sets. Called once by the entry point
+    (``create_app`` when it starts its own model manager).
     """
-    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.mlflow_http_request_max_retries)
-    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(settings.mlflow_http_request_timeout)
+    MLFLOW_HTTP_REQUEST_MAX_RETRIES.set(settings.mlflow_http_request_max_retries)
+    MLFLOW_HTTP_REQUEST_TIMEOUT.set(settings.mlflow_http_request_timeout)
 
 
 def create_app(

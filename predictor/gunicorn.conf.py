@@ -5,15 +5,15 @@ here, each with its reason.
 """
 
 import logging
-import os
 import shutil
 
 from predictor.access_log import JsonAccessLogger
 from predictor.settings import load_settings
 
 settings = load_settings()
-# prometheus-client's multiprocess mode (metrics.py): set before the workers import it.
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(settings.metrics_dir)
+# prometheus-client's multiprocess mode (metrics.py) is switched on by this variable alone; gunicorn
+# sets it for the workers, before they import the client.
+raw_env = [f"PROMETHEUS_MULTIPROC_DIR={settings.metrics_dir}"]
 
 wsgi_app = "predictor.app:create_app()"
 bind = f"{settings.predictor_host}:{settings.predictor_port}"

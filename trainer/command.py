@@ -60,9 +60,9 @@ def run_all(settings: TrainerSettings, stop: StopRequest) -> tuple[list[RunResul
             results.append(train_model(config, data, settings.trainer_seed, experiment_id, stop))
         except (TrainingDivergedError, ExportMismatchError, ValueError, RuntimeError) as exc:
             log.error(f"  run failed: {exc}")
-            results.append(
-                RunResult(config=config, run_id=mlflow.last_active_run().info.run_id, status="FAILED", error=str(exc))
-            )
+            run_id = mlflow.last_active_run().info.run_id
+            failed = RunStatus.to_string(RunStatus.FAILED)
+            results.append(RunResult(config=config, run_id=run_id, status=failed, error=str(exc)))
     print("\n" + format_summary(results))  # the command's output: stdout
     finished = [r.as_candidate() for r in results if r.status == RunStatus.to_string(RunStatus.FINISHED)]
     if not finished:

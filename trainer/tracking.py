@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from urllib.parse import urlsplit, urlunsplit
 
 import mlflow
 import requests
+from mlflow.environment_variables import (
+    MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR,
+    MLFLOW_HTTP_REQUEST_MAX_RETRIES,
+    MLFLOW_HTTP_REQUEST_TIMEOUT,
+)
 from mlflow.exceptions import MlflowException
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -91,10 +95,14 @@ def check_login(settings: StoreSettings) -> None:
 
 
 def configure_client(settings: StoreSettings) -> None:
-    """Hand MLflow's client the trainer's retry settings (it reads them from the environment per request)."""
-    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.mlflow_http_request_max_retries)
-    os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = str(settings.mlflow_http_request_backoff_factor)
-    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(settings.mlflow_http_request_timeout)
+    """Hand MLflow's client the trainer's retry settings, through MLflow's own configuration API.
+
+    MLflow takes no retry or timeout argument: it reads these per request from its environment
+    variables, which ``mlflow.environment_variables`` sets.
+    """
+    MLFLOW_HTTP_REQUEST_MAX_RETRIES.set(settings.mlflow_http_request_max_retries)
+    MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR.set(settings.mlflow_http_request_backoff_factor)
+    MLFLOW_HTTP_REQUEST_TIMEOUT.set(settings.mlflow_http_request_timeout)
 
 
 def redacted(uri: str) -> str:

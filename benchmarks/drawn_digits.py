@@ -29,7 +29,9 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from devkit.drawing import plain_resize, png_bytes  # noqa: E402 - after the path set-up above
 from predictor import preprocess  # noqa: E402
-from predictor.model_store import LoadedModel, ModelCache, ModelInfo, Registry, load_onnx  # noqa: E402
+from predictor.model_cache import ModelCache  # noqa: E402
+from predictor.registry import Registry  # noqa: E402
+from predictor.served_model import LoadedModel, ModelInfo, load_onnx  # noqa: E402
 from predictor.settings import PredictorSettings  # noqa: E402
 from trainer.datagen.handwriting import Drawing, evaluation_drawings  # noqa: E402
 

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from predictor import metrics, preprocess
 from predictor.errors import ApiError
-from predictor.model_store import LoadedModel, ModelManager
+from predictor.model_manager import ModelManager
 from predictor.openapi import openapi_document
 from predictor.prediction_log import (
     PredictionLog,
@@ -22,6 +22,7 @@ from predictor.prediction_log import (
     PredictionRecord,
     UnknownPredictionError,
 )
+from predictor.served_model import LoadedModel
 
 api = Blueprint("api", __name__)
 PREDICTION_ID = re.compile(r"[0-9a-f]{32}")  # what /predict hands out: uuid4().hex

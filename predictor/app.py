@@ -8,7 +8,7 @@ from mlflow.environment_variables import MLFLOW_HTTP_REQUEST_MAX_RETRIES, MLFLOW
 from predictor import metrics
 from predictor.api import api
 from predictor.errors import register_error_handlers
-from predictor.model_store import ModelManager
+from predictor.model_manager import ModelManager
 from predictor.prediction_log import PredictionLog
 from predictor.settings import PredictorSettings, load_settings
 from predictor.unread_body import drain_unread_body

@@ -65,3 +65,9 @@ def register_error_handlers(app: Flask) -> None:
     def unexpected(error: Exception) -> tuple[Response, int]:
         log.exception("unexpected error")
         return error_response(500, "internal_error", "The server failed to handle the request.")
+
+
+def short(exc: BaseException) -> str:
+    """The first line of an error, at most 300 characters."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]

@@ -19,7 +19,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from predictor.model_store import ModelManager
+from predictor.model_manager import ModelManager
 
 REQUESTS = Counter("predictor_requests", "HTTP requests answered", ["endpoint", "status"])
 DURATION = Histogram(

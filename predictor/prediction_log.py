@@ -24,7 +24,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.exc import SQLAlchemyError
 
-from predictor.model_store import short
+from predictor.errors import short
 from predictor.schema import predictions
 from predictor.settings import PredictorSettings
 

@@ -71,7 +71,7 @@ class PredictorSettings(BaseSettings):
     gunicorn_timeout: int = Field(30, ge=1, description="seconds before a silent worker is replaced")
     log_level: str = Field("info", description="gunicorn's and the app's log level")
 
-    # MLflow's client reads these two itself; the predictor sets them (see model_store.Registry): a
+    # MLflow's client reads these two itself; the predictor's entry point sets them (app.py): a
     # registry that does not answer must cost a poll, not minutes of MLflow's own retries.
     mlflow_http_request_max_retries: int = Field(0, ge=0, description="MLflow client retries per request")
     mlflow_http_request_timeout: int = Field(10, ge=1, description="MLflow client timeout per request, seconds")

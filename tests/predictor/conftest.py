@@ -10,7 +10,8 @@ from flask.testing import FlaskClient
 
 from devkit.onnx_model import linear_classifier
 from predictor.app import configure_mlflow_client, create_app
-from predictor.model_store import LoadedModel, ModelInfo, ModelManager, load_onnx
+from predictor.model_manager import ModelManager
+from predictor.served_model import LoadedModel, ModelInfo, load_onnx
 from predictor.settings import PredictorSettings
 
 INFO = ModelInfo("Mnist_Best_Model", "4", "production", "run-abc", "models:/m-1", "2026-11-26T00:00:00+00:00")

@@ -21,7 +21,7 @@ from devkit.drawing import SEVEN, png_bytes, stroke_digit
 from devkit.postgres import create_prediction_db, postgres_server, start_postgres, stop_postgres
 from devkit.processes import REPO_ROOT, wait_until
 from predictor.app import create_app
-from predictor.model_store import ModelManager
+from predictor.model_manager import ModelManager
 from predictor.prediction_log import PredictionLog, PredictionRecord, migrate
 from predictor.settings import PredictorSettings
 

@@ -1,5 +1,5 @@
-"""The model store: the local cache (workers take turns; an unwritable cache costs only the copy) and
-the registry's problems, each reported for what it is."""
+"""Following the served model: the local cache (workers take turns; an unwritable cache costs only
+the copy), the registry's problems, each reported for what it is, and how often a worker checks."""
 
 from __future__ import annotations
 
@@ -14,15 +14,10 @@ import pytest
 
 from devkit.onnx_model import linear_classifier
 from devkit.processes import free_port
-from predictor.model_store import (
-    ModelCache,
-    ModelInfo,
-    ModelManager,
-    NoModelError,
-    Registry,
-    RegistryError,
-    load_onnx,
-)
+from predictor.model_cache import ModelCache
+from predictor.model_manager import ModelManager
+from predictor.registry import NoModelError, Registry, RegistryError
+from predictor.served_model import ModelInfo, load_onnx
 from predictor.settings import PredictorSettings
 
 INFO = ModelInfo("Mnist_Best_Model", "4", "production", "run-abc", "models:/m-1")

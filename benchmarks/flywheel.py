@@ -7,7 +7,7 @@ Against a running stack whose production model exists (``docker compose up -d --
         --tracking-uri http://localhost:5000 --retrain "docker compose run --rm trainer"
 
 1. Accuracy of the production model on *fresh* drawings of two forms neither drawn set has
-   (trainer.datagen.handwriting.UNSEEN_ALLOGRAPHS: a two written as a crossed Z, a seven with a hooked foot).
+   (trainer.datagen.allographs.UNSEEN_ALLOGRAPHS: a two written as a crossed Z, a seven with a hooked foot).
 2. ``--sent`` other drawings of those forms go through the page's API, each corrected with its digit.
 3. The retrain command runs (the trainer reads the corrections from the prediction database).
 4. Once the stack serves the new version: the fresh drawings again, and MNIST test of both versions.

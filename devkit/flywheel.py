@@ -10,7 +10,8 @@ import requests
 
 from devkit.drawing import png_bytes
 from devkit.processes import wait_until
-from trainer.datagen.handwriting import UNSEEN_ALLOGRAPHS, Drawing, style_drawings
+from trainer.datagen.allographs import UNSEEN_ALLOGRAPHS
+from trainer.datagen.handwriting import Drawing, style_drawings
 
 FRESH_SEED, SENT_SEED = 1001, 2002  # different writers for the drawings sent and those measured
 

@@ -17,7 +17,8 @@ from trainer.data import DataError
 from trainer.evaluation import champion_evaluator
 from trainer.experiments import select_runs
 from trainer.export import ExportMismatchError
-from trainer.promotion import PromotionResult, register_and_promote, select_best
+from trainer.gate import select_best
+from trainer.promotion import PromotionResult, register_and_promote
 from trainer.settings import TrainerSettings
 from trainer.stopping import StopRequest
 from trainer.tracking import TrackingLoginRequiredError, TrackingUnavailableError, connect, where_results_went

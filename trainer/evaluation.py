@@ -15,8 +15,8 @@ import numpy as np
 
 from trainer import plots
 from trainer.data import DrawnDigits
+from trainer.gate import Scores
 from trainer.input_stats import MNIST_STATS_ARTIFACT, input_stats
-from trainer.promotion import Scores
 from trainer.tags import REAL_PENS_ARTIFACT
 from trainer.training_data import TrainingData
 

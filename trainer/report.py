@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from trainer.gate import REAL_PEN_MARGIN, TEST_TOLERANCE, select_best
 from trainer.production import Production
-from trainer.promotion import REAL_PEN_MARGIN, TEST_TOLERANCE, select_best
 from trainer.report_queries import RegistryState, RunSummary
 from trainer.report_render import Block, Bullets, Figure, Heading, Paragraph, Table
 from trainer.settings import ReportSettings

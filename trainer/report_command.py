@@ -19,9 +19,9 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from trainer import plots
+from trainer.gate import select_best
 from trainer.input_stats import MNIST_STATS_ARTIFACT
 from trainer.production import read_production
-from trainer.promotion import select_best
 from trainer.report import build_report
 from trainer.report_queries import ReportError, RunSummary, collect_registry, collect_runs
 from trainer.report_render import to_docx, to_html, to_markdown

@@ -9,7 +9,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from trainer.experiments import DEFAULT_RUNS
-from trainer.promotion import Scores
+from trainer.gate import Scores
 from trainer.tags import (
     FEEDBACK_ACCURACY_TAG,
     REAL_PEN_ACCURACY_TAG,
@@ -49,7 +49,7 @@ class RunSummary:
 
     @property
     def scores(self) -> Scores:
-        """The figures the gate compares (promotion.py)."""
+        """The figures the gate compares (gate.py)."""
         return Scores(
             test_accuracy=self.test_accuracy,
             real_pen_accuracy=self.real_pen_accuracy,

@@ -1,7 +1,7 @@
 """Names of the tags (and artifacts) the trainer writes on runs and versions, read back by the report.
 
 Kept apart from the modules that write them so reading them needs no TensorFlow. The predictor,
-a separate service, names ``onnx_model_uri`` itself (predictor/model_store.py).
+a separate service, names ``onnx_model_uri`` itself (predictor/registry.py).
 """
 
 REASON_TAG = "reason"  # run: why the run exists

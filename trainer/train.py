@@ -19,8 +19,8 @@ from trainer.augment import training_dataset
 from trainer.evaluation import describe_result, log_evaluation
 from trainer.experiments import RunConfig
 from trainer.export import log_models
+from trainer.gate import Candidate, Scores
 from trainer.models import build_model, describe_model, learning_rate_for
-from trainer.promotion import Candidate, Scores
 from trainer.stopping import StopRequest
 from trainer.tags import (
     FEEDBACK_DIGEST_TAG,

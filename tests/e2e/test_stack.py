@@ -26,7 +26,7 @@ from devkit.drawing import SEVEN, png_bytes, stroke_digit
 from devkit.flywheel import correct, flywheel_drawings, served_versions
 from devkit.processes import free_port, wait_until
 from trainer.datagen.canvas import redraw
-from trainer.promotion import Candidate, Scores, select_best
+from trainer.gate import Candidate, Scores, select_best
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ from devkit.drawing import png_bytes
 from predictor import preprocess
 from trainer.augment import training_dataset
 from trainer.data import DRAWN_EVALUATION, DRAWN_TRAINING, load_drawn, load_splits
-from trainer.datagen import handwriting
+from trainer.datagen import allographs, handwriting
 from trainer.experiments import CANVAS_AUGMENTATION
 
 # Forms real people write and MNIST hardly has (the forms real pens were misread in: docs/performance.md).
@@ -30,13 +30,13 @@ def test_the_shipped_sets_are_what_the_generator_and_the_predictor_make_today():
     """Regenerating the first drawings gives the shipped images: the files match today's preprocessing."""
     evaluation = load_drawn(DRAWN_EVALUATION, limit=40)
     fresh = handwriting.preprocessed_set(
-        handwriting.drawings(40, 20261201, handwriting.EVALUATION_WRITER, handwriting.EVALUATION_ALLOGRAPHS)
+        handwriting.drawings(40, 20261201, handwriting.EVALUATION_WRITER, allographs.EVALUATION_ALLOGRAPHS)
     )
     np.testing.assert_array_equal(as_uint8(evaluation.x), fresh["x"])
     assert list(evaluation.style) == list(fresh["allograph"])
     training = load_drawn(DRAWN_TRAINING, limit=40)
     fresh = handwriting.preprocessed_set(
-        handwriting.drawings(40, 7, handwriting.TRAINING_WRITER, handwriting.TRAINING_ALLOGRAPHS)
+        handwriting.drawings(40, 7, handwriting.TRAINING_WRITER, allographs.TRAINING_ALLOGRAPHS)
     )
     np.testing.assert_array_equal(as_uint8(training.x), fresh["x"])
 
@@ -50,7 +50,7 @@ def test_the_evaluation_set_has_the_hard_forms_and_no_training_drawing():
     seen = {image.tobytes() for image in as_uint8(training.x)}
     assert not any(image.tobytes() in seen for image in as_uint8(evaluation.x))
     # Evaluation forms are authored apart from the training ones: only generic names are shared.
-    assert set(handwriting.EVALUATION_ALLOGRAPHS[1]) != set(handwriting.TRAINING_ALLOGRAPHS[1])
+    assert set(allographs.EVALUATION_ALLOGRAPHS[1]) != set(allographs.TRAINING_ALLOGRAPHS[1])
 
 
 def test_a_fast_stroke_is_straight_segments_between_pointer_events():
@@ -63,7 +63,7 @@ def test_a_fast_stroke_is_straight_segments_between_pointer_events():
 
 
 def test_about_a_third_of_the_evaluation_allographs_are_written_fast():
-    drawn = list(handwriting.drawings(300, 20261201, handwriting.EVALUATION_WRITER, handwriting.EVALUATION_ALLOGRAPHS))
+    drawn = list(handwriting.drawings(300, 20261201, handwriting.EVALUATION_WRITER, allographs.EVALUATION_ALLOGRAPHS))
     assert 0.2 < np.mean([d.fast for d in drawn]) < 0.4
 
 
@@ -81,7 +81,7 @@ def shape_statistics(images: np.ndarray) -> dict[str, np.ndarray]:
 @pytest.fixture(scope="module")
 def drawn_through_the_predictor() -> np.ndarray:
     """200 canvas drawings through the predictor's decode and MNIST-style preprocessing."""
-    drawn = handwriting.drawings(200, 3, handwriting.EVALUATION_WRITER, handwriting.EVALUATION_ALLOGRAPHS)
+    drawn = handwriting.drawings(200, 3, handwriting.EVALUATION_WRITER, allographs.EVALUATION_ALLOGRAPHS)
     return np.stack([preprocess.mnist_style(preprocess.decode(png(d), 16_000_000)) for d in drawn])
 
 
@@ -114,7 +114,7 @@ def test_trainer_augmentation_and_predictor_preprocessing_agree_on_a_drawn_digit
 
 def test_a_drawing_in_the_training_set_is_the_predictors_view_of_it():
     """The synthetic styles are stored exactly as the predictor preprocesses their canvas drawings."""
-    drawing = next(handwriting.drawings(1, 7, handwriting.TRAINING_WRITER, handwriting.TRAINING_ALLOGRAPHS))
+    drawing = next(handwriting.drawings(1, 7, handwriting.TRAINING_WRITER, allographs.TRAINING_ALLOGRAPHS))
     served = preprocess.mnist_style(preprocess.decode(png(drawing), 16_000_000))
     stored = load_drawn(DRAWN_TRAINING, limit=1).x[0, ..., 0]
     np.testing.assert_allclose(stored, served, atol=0.5 / 255)

@@ -106,7 +106,7 @@ def test_training_logs_the_feedback_input_and_accuracy_and_the_gate_uses_them(pr
         assert version.tags["feedback_set_digest"] == held_out.dataset.digest
 
         # A challenger trained on 200 images: rejected by the rule's first criterion, both models
-        # judged with their feedback accuracy (the rule's order: tests/trainer/test_promotion.py).
+        # judged with their feedback accuracy (the rule's order: tests/trainer/test_gate.py).
         again = run_trainer({**env, "MLFLOW_TRACKING_URI": uri, "MNIST_TRAIN_LIMIT": "200"})
         assert again.returncode == 0, again.stdout[-3000:]
         assert "not promoted" in again.stdout and "more than 0.1 points worse on MNIST test" in again.stdout

@@ -2,7 +2,7 @@
 
 import pytest
 
-from trainer.promotion import (
+from trainer.gate import (
     REAL_PEN_MARGIN,
     TEST_TOLERANCE,
     Candidate,

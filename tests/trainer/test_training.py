@@ -17,15 +17,8 @@ from mlflow import MlflowClient
 from devkit.mlflow_server import mlflow_server
 from devkit.processes import REPO_ROOT, free_port, stop, wait_until
 from devkit.trainer_process import run_trainer
-from trainer.promotion import (
-    REAL_PEN_MARGIN,
-    TEST_TOLERANCE,
-    Candidate,
-    Scores,
-    recorded_scores,
-    register_and_promote,
-    select_best,
-)
+from trainer.gate import REAL_PEN_MARGIN, TEST_TOLERANCE, Candidate, Scores, select_best
+from trainer.promotion import recorded_scores, register_and_promote
 
 pytestmark = pytest.mark.integration
 

@@ -358,3 +358,48 @@ def test_optional_basic_auth_refuses_anonymous_requests_and_the_services_sign_in
             wait_until(http_ok(f"{predictor}/ready"), 60, "predictor signed in to the tracking server")
             assert requests.get(f"{predictor}/model", timeout=5).json()["version"] == version
     assert admin_password not in log.read_text()
+
+
+def test_two_tracking_servers_share_basic_auth_users_kept_in_postgresql(stores, tmp_path):
+    """With MLFLOW_AUTH_DATABASE_URI on PostgreSQL, the tracking server can run as several replicas."""
+    pg = stores["pg"]
+    connection = psycopg2.connect(**{**pg, "dbname": PG_DB})
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute('CREATE DATABASE "mlflow_auth"')
+    connection.close()
+    auth_uri = f"postgresql+psycopg2://{PG_USER}:{PG_PASSWORD}@{pg['host']}:{pg['port']}/mlflow_auth"
+    admin = ("admin", "replicas-admin-pw")
+    servers = []
+    with ExitStack() as running_servers:
+        for name in ("a", "b"):  # one after the other, as a rolling start would bring them up
+            port = free_port()
+            env = tracking_env(
+                stores,
+                port,
+                MLFLOW_AUTH_ADMIN_PASSWORD=admin[1],
+                MLFLOW_AUTH_DATABASE_URI=auth_uri,
+                MLFLOW_FLASK_SERVER_SECRET_KEY="shared-by-the-replicas",
+            )
+            log = tmp_path / f"replica-{name}.log"
+            process = running_servers.enter_context(running([sys.executable, "-m", "tracking"], log, env))
+            wait_until(http_ok(f"http://127.0.0.1:{port}/health"), 120, f"tracking replica {name}", process)
+            servers.append(f"http://127.0.0.1:{port}")
+        first, second = servers
+        created = requests.post(
+            f"{first}/api/2.0/mlflow/users/create",
+            json={"username": "alice", "password": "alice-password-1"},
+            auth=admin,
+            timeout=10,
+        )
+        assert created.status_code == 200, created.text
+        search = "api/2.0/mlflow/experiments/search?max_results=5"
+        assert requests.get(f"{second}/{search}", auth=("alice", "alice-password-1"), timeout=10).status_code == 200
+        assert requests.get(f"{second}/{search}", auth=("alice", "wrong"), timeout=10).status_code == 401
+        assert requests.get(f"{second}/{search}", timeout=10).status_code == 401
+    connection = psycopg2.connect(**{**pg, "dbname": "mlflow_auth"})
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT username FROM users ORDER BY username")
+        users = [row[0] for row in cursor.fetchall()]
+    connection.close()
+    assert users == ["admin", "alice"]

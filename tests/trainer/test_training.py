@@ -313,7 +313,13 @@ def test_nan_loss_fails_the_run_and_nothing_is_promoted(tmp_path, mnist_slice):
 
 def test_sigterm_marks_the_run_killed_and_registers_nothing(tmp_path, mnist_full):
     store = tmp_path / "store"
-    env = {**os.environ, "MNIST_PATH": str(mnist_full), "MLFLOW_TRACKING_URI": "", "TRAINER_LOCAL_STORE": str(store)}
+    env = {
+        **os.environ,
+        "MNIST_PATH": str(mnist_full),
+        "MLFLOW_TRACKING_URI": "",
+        "TRAINER_LOCAL_STORE": str(store),
+        "PYTHONUNBUFFERED": "1",  # the log is read while the trainer writes it
+    }
     log = tmp_path / "trainer.log"
     with open(log, "w") as output:
         process = subprocess.Popen(
@@ -323,13 +329,12 @@ def test_sigterm_marks_the_run_killed_and_registers_nothing(tmp_path, mnist_full
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    client = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
 
     def training_started() -> bool:
-        experiment = (store / "mlflow.db").exists() and client.get_experiment_by_name("mnist-cnn")
-        return bool(experiment) and any(
-            run.info.status == "RUNNING" for run in client.search_runs([experiment.experiment_id])
-        )
+        # Keras' first epoch line comes after the run started. The store is read only once the
+        # trainer has exited: a second client opening the new SQLite store while the trainer
+        # creates its tables races it (the trainer then exits 3, "tracking unavailable").
+        return "Epoch 1/" in log.read_text()
 
     try:
         wait_until(training_started, 180, "trainer run start", process)
@@ -341,6 +346,7 @@ def test_sigterm_marks_the_run_killed_and_registers_nothing(tmp_path, mnist_full
     output = log.read_text()
     assert process.returncode == 130, output[-2000:]
     assert "marked KILLED" in output
+    client = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("mnist-cnn").experiment_id])
     assert [run.info.status for run in runs] == ["KILLED"]
     assert client.search_registered_models() == []

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import secrets
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -107,16 +107,16 @@ class SwarmStack:
         worker is free, so answers can miss a worker that is still waiting for its next check. The
         log cannot: each worker says "Booting worker with pid: N", then "[N] ... now serving".
         """
-        booted: dict[str, set[str]] = {}
-        serving: dict[str, set[str]] = {}
+        booted: defaultdict[str, set[str]] = defaultdict(set)  # task id -> worker pids
+        serving: defaultdict[str, set[str]] = defaultdict(set)
         serving_line = re.compile(rf"\[(\d+)\] \[INFO\] now serving {MODEL} version {re.escape(version)} ")
         for task, message in self.predictor_log():
             if found := BOOTED_LINE.search(message):
-                booted.setdefault(task, set()).add(found.group(1))
+                booted[task].add(found.group(1))
             elif found := serving_line.search(message):
-                serving.setdefault(task, set()).add(found.group(1))
+                serving[task].add(found.group(1))
         running = [t["id"] for t in self.tasks(f"{STACK}_predictor") if t["state"] == "running"]
-        return bool(running) and all(booted.get(t) and booted[t] <= serving.get(t, set()) for t in running)
+        return bool(running) and all(booted[t] and booted[t] <= serving[t] for t in running)
 
     def recorded_predictions(self) -> set[str]:
         """The ids of the prediction database's rows, read in the PostgreSQL container on the stores' node."""

@@ -16,12 +16,25 @@ class Traffic:
     """Predictions sent in a background thread, round-robin over some nodes' pages, until stopped."""
 
     urls: list[str]
-    answered: int = 0
     answers: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, prediction id)
-    failed: list[str] = field(default_factory=list)
-    last_failure: float = 0.0
+    failures: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, what went wrong)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+
+    @property
+    def answered(self) -> int:
+        """How many predictions were answered."""
+        return len(self.answers)
+
+    @property
+    def failed(self) -> list[str]:
+        """What went wrong with each prediction that failed, in order."""
+        return [why for _, why in self.failures]
+
+    @property
+    def last_failure(self) -> float:
+        """When the last prediction failed (monotonic time; 0 when none did)."""
+        return self.failures[-1][0] if self.failures else 0.0
 
     def __enter__(self) -> Traffic:
         self._thread = threading.Thread(target=self._send, daemon=True)
@@ -46,9 +59,7 @@ class Traffic:
             except requests.RequestException as exc:
                 ok, why = False, f"{url}: {type(exc).__name__}"
             if ok:
-                self.answered += 1
                 self.answers.append((time.monotonic(), answer.json()["prediction_id"]))
             else:
-                self.failed.append(why)
-                self.last_failure = time.monotonic()
+                self.failures.append((time.monotonic(), why))
             time.sleep(0.1)

@@ -45,8 +45,16 @@ TRAINING_ALLOGRAPHS: dict[int, dict[str, list[list]]] = {
         "open": [[(0.25, 0.04), (0.2, 0.6), CORNER, (0.86, 0.6)], [(0.66, 0.05), (0.66, 0.97)]],
         "open_one_stroke": [[(0.25, 0.04), (0.2, 0.6), CORNER, (0.72, 0.6), CORNER, (0.74, 0.08), CORNER,
                              (0.7, 0.97)]],
-        "open_small_one_stroke": [[(0.22, 0.1), (0.2, 0.5), (0.35, 0.66), (0.62, 0.64), (0.78, 0.52), CORNER,
-                                   (0.76, 0.05), CORNER, (0.74, 0.5), (0.73, 0.98)]],
+        # The open fours real pens are misread in: a tall left stroke slanting down from the top, a
+        # rounded bottom, and a right stroke that starts low, or crosses the bottom from the top.
+        "tall_left_one_stroke": [[(0.5, 0.03), (0.3, 0.35), (0.18, 0.68), (0.3, 0.8), (0.52, 0.7), (0.66, 0.48),
+                                  CORNER, (0.63, 0.75), (0.6, 0.98)]],
+        "tall_left_two_strokes": [[(0.5, 0.03), (0.3, 0.35), (0.17, 0.66), (0.3, 0.77), (0.6, 0.72), (0.84, 0.68)],
+                                  [(0.7, 0.46), (0.68, 0.98)]],
+        "tall_left_slanted_cross": [[(0.5, 0.03), (0.3, 0.3), (0.2, 0.55), (0.34, 0.64), (0.74, 0.56)],
+                                    [(0.82, 0.32), (0.68, 0.48), (0.52, 0.74), (0.4, 0.98)]],
+        "round_u_tall_right": [[(0.3, 0.05), (0.17, 0.5), (0.2, 0.8), (0.45, 0.88), (0.86, 0.8)],
+                               [(0.6, 0.03), (0.6, 0.99)]],
     },
     5: {
         "two_strokes": [[(0.3, 0.05), (0.26, 0.45), CORNER, (0.55, 0.37), (0.8, 0.55), (0.76, 0.82), (0.5, 0.97),
@@ -65,8 +73,10 @@ TRAINING_ALLOGRAPHS: dict[int, dict[str, list[list]]] = {
         "crossed": [[(0.14, 0.07), (0.86, 0.07), CORNER, (0.42, 0.97)], [(0.35, 0.52), (0.86, 0.5)]],
         "hooked": [[(0.14, 0.24), (0.14, 0.07), CORNER, (0.86, 0.07), CORNER, (0.42, 0.97)]],
         "curved_stem": [[(0.14, 0.07), (0.86, 0.07), CORNER, (0.6, 0.45), (0.45, 0.97)]],
-        "barred_curved_stem": [[(0.15, 0.16), (0.16, 0.08), CORNER, (0.85, 0.07), CORNER, (0.79, 0.38), (0.64, 0.7),
-                                (0.47, 0.9), (0.3, 0.96)], [(0.32, 0.5), (0.92, 0.47)]],
+        # The barred seven real pens are misread in: a round top like a two's, a stem sweeping down
+        # and left, a bar below the middle that starts with a small hook.
+        "round_top_barred": [[(0.22, 0.3), (0.26, 0.12), (0.45, 0.03), (0.66, 0.06), (0.74, 0.25), (0.7, 0.5),
+                              (0.6, 0.76), (0.48, 0.97)], [(0.2, 0.74), (0.26, 0.64), (0.5, 0.61), (0.86, 0.59)]],
     },
     8: {
         "one_stroke": [[(0.62, 0.1), (0.5, 0.03), (0.3, 0.12), (0.32, 0.35), (0.5, 0.48), (0.74, 0.64),

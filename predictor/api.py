@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from predictor import metrics, preprocess
+from predictor import metrics, preprocess, views
 from predictor.errors import ApiError
 from predictor.model_manager import ModelManager
 from predictor.openapi import openapi_document
@@ -48,7 +48,8 @@ def predict() -> Response:
     model = served_model()
     image = preprocess.decode(upload, current_app.config["MAX_IMAGE_PIXELS"])
     digit = preprocess.mnist_style(image)
-    probabilities = model.predict(digit[np.newaxis, :, :, np.newaxis])[0].astype(np.float64)
+    seen = views.views(digit) if current_app.config["TEST_TIME_AUGMENTATION"] else digit[np.newaxis]
+    probabilities = model.predict(seen[..., np.newaxis]).mean(axis=0).astype(np.float64)
     probabilities /= probabilities.sum()
     ranked = np.argsort(-probabilities)[:3]
     metrics.record_prediction(int(ranked[0]), float(probabilities[ranked[0]]))

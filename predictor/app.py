@@ -44,6 +44,7 @@ def create_app(
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         MAX_IMAGE_PIXELS=settings.max_image_pixels,
+        TEST_TIME_AUGMENTATION=settings.test_time_augmentation,
         PREDICTOR_SETTINGS=settings,
     )
     app.extensions["model_manager"] = manager

@@ -38,6 +38,11 @@ class PredictorSettings(BaseSettings):
     max_body_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="largest request body")
     max_image_pixels: int = Field(16_000_000, ge=784, description="largest decoded image (width x height)")
 
+    # How a digit is read (views.py, docs/performance.md: what it gains and costs).
+    test_time_augmentation: bool = Field(
+        False, description="average the model's answers over 7 views of the digit: as drawn, shifted 1 px, turned ±6°"
+    )
+
     # The prediction log (prediction_log.py, docs/operations.md: what is stored).
     prediction_log: bool = Field(True, description="record every answer in the prediction database (off: none)")
     prediction_db_host: str = Field("localhost", description="PostgreSQL server of the prediction database")

@@ -17,13 +17,11 @@ VIEW_COUNT = 1 + len(SHIFTS) + len(ROTATIONS_DEGREES)
 
 
 def shifted(digit: np.ndarray, rows: int, columns: int) -> np.ndarray:
-    """``digit`` moved by whole pixels; what moves out of the frame is lost, what comes in is blank."""
-    moved = np.zeros_like(digit)
+    """``digit`` moved by whole pixels, down and right for positive ones; what leaves the frame is lost."""
+    margin = max(abs(rows), abs(columns))
+    padded = np.pad(digit, margin)  # blank all round, so what comes in is blank
     height, width = digit.shape
-    moved[max(rows, 0) : height + min(rows, 0), max(columns, 0) : width + min(columns, 0)] = digit[
-        max(-rows, 0) : height + min(-rows, 0), max(-columns, 0) : width + min(-columns, 0)
-    ]
-    return moved
+    return padded[margin - rows : margin - rows + height, margin - columns : margin - columns + width]
 
 
 def rotated(digit: np.ndarray, degrees: float) -> np.ndarray:

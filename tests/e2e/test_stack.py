@@ -189,7 +189,9 @@ def test_no_credential_is_baked_into_any_image(stack: Stack):
 def test_trainer_logs_three_runs_registers_the_best_and_stores_artifacts_in_the_bucket(stack: Stack, trained):
     client = MlflowClient(stack.mlflow)
     experiment = client.get_experiment_by_name(EXPERIMENT)
-    runs = client.search_runs([experiment.experiment_id])
+    # In the order the trainer ran them: select_best keeps the earlier of two runs that tie, so the
+    # order is part of the rule (search_runs' own order is newest first).
+    runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
     assert {run.data.tags["run_key"] for run in runs} == RUN_KEYS, trained.output[-2000:]
     assert all(run.info.status == "FINISHED" for run in runs)
     version = client.get_model_version(MODEL, trained.version)

@@ -62,19 +62,24 @@ def accuracy_rows(name: str, groups: dict[str, np.ndarray], right: np.ndarray) -
     return rows
 
 
-def bug_report(folder: Path, args: argparse.Namespace) -> list[str]:
-    """The bug-report drawings in ``folder``: how many of each form are read right."""
+def bug_report_drawings(folder: Path) -> tuple[list[Image.Image], np.ndarray, np.ndarray]:
+    """The bug-report drawings in ``folder``, the digits written and the form of each."""
     files = sorted(path for path in folder.glob("*.png") if BUG_REPORT_NAME.fullmatch(path.name))
     if not files:
         raise SystemExit(f"error: no bug-report drawings (N-written-D-read-as-R-K.png) in {folder}")
     names = [BUG_REPORT_NAME.fullmatch(path.name) for path in files]
     labels = np.array([int(name["digit"]) for name in names])
     forms = np.array([name["form"] for name in names])
-    images = [Image.open(path) for path in files]
+    return [Image.open(path) for path in files], labels, forms
+
+
+def bug_report(folder: Path, args: argparse.Namespace) -> list[str]:
+    """The bug-report drawings in ``folder``: how many of each form are read right."""
+    images, labels, forms = bug_report_drawings(folder)
     right = read(images, args) == labels
     groups = {f"form {form} (written {labels[forms == form][0]})": forms == form for form in sorted(set(forms))}
-    groups["all"] = np.ones(len(files), bool)
-    title = f"Bug-report drawings in {folder}: {right.sum()} of {len(files)} read right"
+    groups["all"] = np.ones(len(images), bool)
+    title = f"Bug-report drawings in {folder}: {right.sum()} of {len(images)} read right"
     return ["", title, "", *accuracy_rows("form", groups, right)]
 
 

@@ -26,20 +26,20 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import requests
 from PIL import Image
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.drawn_digits import load_model  # noqa: E402 - after the path set-up above
-from benchmarks.real_pens import BUG_REPORT_NAME  # noqa: E402
+from benchmarks.real_pens import bug_report_drawings, read  # noqa: E402
 from devkit.drawing import SEVEN, png_bytes, stroke_digit  # noqa: E402
 from devkit.load import require, run_wrk  # noqa: E402
 from devkit.nginx import nginx_server  # noqa: E402
 from devkit.predictor_server import predictor_server, shipped_predictor_env  # noqa: E402
 from devkit.processes import http_ok, wait_until  # noqa: E402
-from predictor.views import views  # noqa: E402
+from predictor.served_model import LoadedModel  # noqa: E402
+from predictor.views import VIEW_COUNT, views  # noqa: E402
 from trainer.data import load_raw  # noqa: E402
 from trainer.datagen.real_pens import canvas_drawings, load_pen_digits  # noqa: E402
 
@@ -64,33 +64,17 @@ def stacks(tracking_uri: str, folder: Path):
 
 
 def accuracy_through(url: str, images: list[Image.Image], labels: np.ndarray) -> float:
-    """Share of ``images`` the stack at ``url`` reads as their label."""
-    with requests.Session() as session:
-        answers = [
-            session.post(
-                f"{url}/predict", files={"image": ("d.png", png_bytes(image), "image/png")}, timeout=30
-            ).json()["digit"]
-            for image in images
-        ]
-    return float((np.array(answers) == labels).mean())
+    """Share of ``images`` the stack at ``url`` reads as their label (sent as ``real_pens.py --api`` sends them)."""
+    return float((read(images, argparse.Namespace(api=f"{url}/predict")) == labels).mean())
 
 
-def bug_report(folder: Path) -> tuple[list[Image.Image], np.ndarray]:
-    """The bug-report drawings in ``folder`` and the digits written."""
-    files = sorted(path for path in folder.glob("*.png") if BUG_REPORT_NAME.fullmatch(path.name))
-    if not files:
-        raise SystemExit(f"error: no bug-report drawings (N-written-D-read-as-R-K.png) in {folder}")
-    return [Image.open(path) for path in files], np.array(
-        [int(BUG_REPORT_NAME.fullmatch(p.name)["digit"]) for p in files]
-    )
-
-
-def mnist_test(model, mnist_path: Path | None) -> dict[str, float]:
+def mnist_test(model: LoadedModel, mnist_path: Path | None) -> dict[str, float]:
     """MNIST test read by ``model`` as drawn and averaged over the views."""
     _, (digits, labels), _ = load_raw(mnist_path)
     digits = digits.astype(np.float32) / 255.0
     plain = model.predict(digits[..., None]).argmax(axis=1)
-    averaged = np.array([model.predict(views(digit)[..., None]).mean(axis=0).argmax() for digit in digits])
+    every_view = np.concatenate([views(digit) for digit in digits])  # VIEW_COUNT rows per digit, in order
+    averaged = model.predict(every_view[..., None]).reshape(len(digits), VIEW_COUNT, -1).mean(axis=1).argmax(axis=1)
     return {"as drawn": float((plain == labels).mean()), "7 views": float((averaged == labels).mean())}
 
 
@@ -110,7 +94,7 @@ def main() -> int:
 
     pens = load_pen_digits()
     pen_images, pen_labels = [image for image, _ in canvas_drawings(pens)], np.array([d.label for d in pens])
-    bug_images, bug_labels = bug_report(args.misread_folder)
+    bug_images, bug_labels, _ = bug_report_drawings(args.misread_folder)
     model = load_model(argparse.Namespace(onnx=None, tracking_uri=args.tracking_uri, cache=tempfile.mkdtemp()))
     mnist = mnist_test(model, args.mnist_path)
     levels = [int(level) for level in args.concurrency.split(",")]

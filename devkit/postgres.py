@@ -23,8 +23,6 @@ def _as_postgres_user(args: list[str]) -> list[str]:
 @contextmanager
 def postgres_server(folder: Path, user: str, password: str, database: str) -> Iterator[dict[str, str | int]]:
     """A real PostgreSQL (initdb + pg_ctl) on a free loopback port; yields its connection settings."""
-    import psycopg2
-
     folder.mkdir(parents=True, exist_ok=True)
     data, sockets = folder / "data", folder / "sockets"
     sockets.mkdir(exist_ok=True)
@@ -60,14 +58,21 @@ def postgres_server(folder: Path, user: str, password: str, database: str) -> It
     start_postgres(folder)
     settings = {"host": LOOPBACK, "port": port, "user": user, "password": password, "dbname": "postgres"}
     try:
-        connection = psycopg2.connect(**settings)
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{database}"')
-        connection.close()
+        create_database(settings, database)
         yield {**settings, "dbname": database}
     finally:
         stop_postgres(folder, check=False)
+
+
+def create_database(pg: dict, name: str) -> None:
+    """Create the database ``name`` on the server ``pg`` (connection settings, as ``postgres_server`` yields)."""
+    import psycopg2
+
+    connection = psycopg2.connect(**pg)
+    connection.autocommit = True  # CREATE DATABASE cannot run inside a transaction
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    connection.close()
 
 
 def _pg_ctl(folder: Path, *args: str, check: bool = True) -> None:

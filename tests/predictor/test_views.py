@@ -8,9 +8,7 @@ import pytest
 from devkit.drawing import SEVEN, png_bytes, stroke_digit
 from devkit.onnx_model import linear_classifier
 from predictor import preprocess
-from predictor.app import create_app
-from predictor.model_manager import ModelManager
-from predictor.served_model import load_onnx
+from predictor.served_model import LoadedModel, load_onnx
 from predictor.settings import PredictorSettings
 from predictor.views import VIEW_COUNT, rotated, shifted, views
 from tests.predictor.conftest import INFO
@@ -58,19 +56,20 @@ def test_a_rotation_turns_the_ink_about_the_centre(digit):
     assert np.abs(left - right).sum() > 0.1 * digit.sum(), "the two turns differ"
 
 
-@pytest.mark.parametrize("augmented", [False, True])
-def test_the_api_averages_the_model_over_the_views_only_when_asked(tmp_path: Path, digit, augmented):
-    model = load_onnx(linear_classifier(tmp_path / "m.onnx", seed=3), INFO)
-    settings = PredictorSettings(
-        model_cache_dir=tmp_path / "cache",
-        prediction_log=False,
-        mlflow_tracking_uri="http://127.0.0.1:9",
-        test_time_augmentation=augmented,
-    )
-    manager = ModelManager(settings)
-    manager.model, manager.problem = model, ""
-    client = create_app(settings, manager).test_client()
+@pytest.fixture()
+def model(tmp_path: Path) -> LoadedModel:
+    """Overrides conftest's: a linear classifier with no favourite, so where the ink lies changes its answer."""
+    return load_onnx(linear_classifier(tmp_path / "m.onnx", seed=3), INFO)
 
+
+@pytest.fixture()
+def settings(settings: PredictorSettings, augmented: bool) -> PredictorSettings:
+    """Conftest's settings, with test-time augmentation on or off as the test is parametrised."""
+    return settings.model_copy(update={"test_time_augmentation": augmented})
+
+
+@pytest.mark.parametrize("augmented", [False, True])
+def test_the_api_averages_the_model_over_the_views_only_when_asked(client, model, digit, augmented):
     answered = np.array(client.post("/predict", data=DRAWING, content_type="image/png").get_json()["probabilities"])
 
     plain = model.predict(digit[np.newaxis, ..., np.newaxis])[0]

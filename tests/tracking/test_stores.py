@@ -16,7 +16,7 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
-from devkit.postgres import postgres_server, restart_postgres
+from devkit.postgres import create_database, postgres_server, restart_postgres
 from devkit.predictor_server import predictor_server
 from devkit.processes import REPO_ROOT, free_port, http_ok, running, wait_until
 from devkit.s3 import s3_server
@@ -363,11 +363,7 @@ def test_optional_basic_auth_refuses_anonymous_requests_and_the_services_sign_in
 def test_two_tracking_servers_share_basic_auth_users_kept_in_postgresql(stores, tmp_path):
     """With MLFLOW_AUTH_DATABASE_URI on PostgreSQL, the tracking server can run as several replicas."""
     pg = stores["pg"]
-    connection = psycopg2.connect(**{**pg, "dbname": PG_DB})
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute('CREATE DATABASE "mlflow_auth"')
-    connection.close()
+    create_database(pg, "mlflow_auth")
     auth_uri = f"postgresql+psycopg2://{PG_USER}:{PG_PASSWORD}@{pg['host']}:{pg['port']}/mlflow_auth"
     admin = ("admin", "replicas-admin-pw")
     servers = []

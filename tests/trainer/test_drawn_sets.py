@@ -36,9 +36,20 @@ def test_the_shipped_sets_are_what_the_generator_and_the_predictor_make_today():
     assert list(evaluation.style) == list(fresh["allograph"])
     training = load_drawn(DRAWN_TRAINING, limit=40)
     fresh = handwriting.preprocessed_set(
-        handwriting.drawings(40, 7, handwriting.TRAINING_WRITER, allographs.TRAINING_ALLOGRAPHS)
+        handwriting.drawings(
+            40, 7, handwriting.TRAINING_WRITER, allographs.TRAINING_ALLOGRAPHS, allographs.TRAINING_FORM_WEIGHTS
+        )
     )
     np.testing.assert_array_equal(as_uint8(training.x), fresh["x"])
+
+
+def test_a_weighted_form_is_drawn_as_many_times_as_often_as_a_plain_one():
+    weights = {(7, "crossed"): 3}
+    # Seven's five forms, "crossed" three times: a cycle of seven, run four times.
+    drawn = handwriting.drawings(10 * 7 * 4, 1, handwriting.TRAINING_WRITER, allographs.TRAINING_ALLOGRAPHS, weights)
+    sevens = [drawing.allograph for drawing in drawn if drawing.label == 7]
+    assert sevens.count("crossed") == 3 * sevens.count("plain")
+    assert set(sevens) == set(allographs.TRAINING_ALLOGRAPHS[7])
 
 
 def test_the_evaluation_set_has_the_hard_forms_and_no_training_drawing():

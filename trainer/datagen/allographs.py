@@ -55,6 +55,12 @@ TRAINING_ALLOGRAPHS: dict[int, dict[str, list[list]]] = {
                                     [(0.82, 0.32), (0.68, 0.48), (0.52, 0.74), (0.4, 0.98)]],
         "round_u_tall_right": [[(0.3, 0.05), (0.17, 0.5), (0.2, 0.8), (0.45, 0.88), (0.86, 0.8)],
                                [(0.6, 0.03), (0.6, 0.99)]],
+        # Two more from the bug report: a right stroke that only starts at mid-height, and a bar
+        # that crosses the left stroke with a short right stroke slanting through it.
+        "tall_left_low_hook": [[(0.45, 0.03), (0.3, 0.4), (0.24, 0.72), (0.34, 0.84), (0.52, 0.78), (0.62, 0.56),
+                                CORNER, (0.62, 0.8), (0.6, 0.98)]],
+        "tall_left_long_bar": [[(0.48, 0.03), (0.32, 0.32), (0.26, 0.6)], [(0.08, 0.66), (0.45, 0.6), (0.9, 0.54)],
+                               [(0.74, 0.34), (0.64, 0.62), (0.54, 0.98)]],
     },
     5: {
         "two_strokes": [[(0.3, 0.05), (0.26, 0.45), CORNER, (0.55, 0.37), (0.8, 0.55), (0.76, 0.82), (0.5, 0.97),
@@ -93,8 +99,26 @@ TRAINING_ALLOGRAPHS: dict[int, dict[str, list[list]]] = {
                          (0.74, 0.2), CORNER, (0.66, 0.68), (0.45, 0.97)]],
         "g_hook": [[(0.78, 0.14), (0.62, 0.02), (0.44, 0.1), (0.44, 0.3), (0.62, 0.36), (0.78, 0.2), CORNER,
                     (0.77, 0.55), (0.7, 0.85), (0.5, 0.98), (0.22, 0.97), (0.05, 0.86)]],
+        # A tail that runs straight down, then turns sharp left along a flat bottom.
+        "flat_bottom_hook": [[(0.74, 0.2), (0.5, 0.05), (0.26, 0.12), (0.26, 0.35), (0.5, 0.42), (0.74, 0.3),
+                              (0.74, 0.16), CORNER, (0.77, 0.6), (0.8, 0.9), CORNER, (0.22, 0.92), (0.16, 0.82)]],
     },
 }  # fmt: skip
+
+# The forms the bug report's pictures show people writing (trainer/datagen/handwriting.py draws
+# them this many times as often as a plain form): MNIST has the plain forms, not these.
+TRAINING_FORM_WEIGHTS: dict[tuple[int, str], int] = {
+    (0, "slashed"): 2,
+    (1, "up_stroke_flag"): 3,
+    (1, "steep_flag"): 2,
+    (4, "tall_left_one_stroke"): 2,
+    (4, "tall_left_low_hook"): 2,
+    (4, "tall_left_long_bar"): 2,
+    (7, "round_top_barred"): 3,
+    (9, "g_hook"): 2,
+    (9, "curled_tail"): 2,
+    (9, "flat_bottom_hook"): 2,
+}
 
 
 # The evaluation set's allographs, authored apart from the training ones: the same kinds of forms,

@@ -3,7 +3,8 @@
 Each digit has several allographs (the forms people write it in): plain ones, and the ones MNIST
 hardly has — a slashed zero, a one with a flag (and a base, or a long up-stroke from low on the
 left), a crossed seven (its stem straight or curved), an open-top four (in one stroke or two), a
-nine whose tail curls left like a "g", a flat-topped three, a looped two.
+nine whose tail curls left like a "g", a flat-topped three, a looped two. The training set draws
+the forms people write and MNIST lacks two or three times as often as the plain ones.
 A drawing is one allograph's strokes through smooth curves, with what a real hand adds: a slant
 from -20° to +25°, a narrower or wider digit, a little rotation, jitter in every control point,
 strokes that overshoot or stop short, loops that do not close, and fast writing: the page draws a
@@ -30,7 +31,13 @@ from PIL import Image, ImageDraw
 
 from predictor import preprocess
 from trainer.data import load_raw
-from trainer.datagen.allographs import CORNER, EVALUATION_ALLOGRAPHS, TRAINING_ALLOGRAPHS, UNSEEN_ALLOGRAPHS
+from trainer.datagen.allographs import (
+    CORNER,
+    EVALUATION_ALLOGRAPHS,
+    TRAINING_ALLOGRAPHS,
+    TRAINING_FORM_WEIGHTS,
+    UNSEEN_ALLOGRAPHS,
+)
 from trainer.datagen.canvas import CANVAS, redraw
 from trainer.datagen.canvas import STYLES as CANVAS_STYLES
 from trainer.datagen.canvas import render as on_canvas
@@ -189,12 +196,22 @@ def draw(template: list[list], label: int, allograph: str, rng: np.random.Genera
     return Drawing(render(strokes_of(template, rng, writer, fast), rng, writer, style), label, allograph, style, fast)
 
 
-def drawings(count: int, seed: int, writer: Writer, allographs: dict[int, dict[str, list[list]]]) -> Iterator[Drawing]:
-    """``count`` drawings, the digits and their allographs in turn, everything else at random."""
+def drawings(
+    count: int,
+    seed: int,
+    writer: Writer,
+    allographs: dict[int, dict[str, list[list]]],
+    weights: dict[tuple[int, str], int] | None = None,
+) -> Iterator[Drawing]:
+    """``count`` drawings, the digits and their allographs in turn, everything else at random.
+
+    A form with a weight in ``weights`` comes that many times in its digit's turn.
+    """
     rng = np.random.default_rng(seed)
+    weights = weights or {}
     for index in range(count):
         label = index % 10
-        names = list(allographs[label])
+        names = [name for name in allographs[label] for _ in range(weights.get((label, name), 1))]
         allograph = names[(index // 10) % len(names)]
         yield draw(allographs[label][allograph], label, allograph, rng, writer)
 
@@ -255,8 +272,8 @@ def evaluation_set(mnist_file: Path | None) -> dict[str, np.ndarray]:
 
 
 def training_set() -> dict[str, np.ndarray]:
-    """12,000 drawings of the training allographs."""
-    return preprocessed_set(drawings(12000, 7, TRAINING_WRITER, TRAINING_ALLOGRAPHS))
+    """12,000 drawings of the training allographs, the forms people write that MNIST lacks more often."""
+    return preprocessed_set(drawings(12000, 7, TRAINING_WRITER, TRAINING_ALLOGRAPHS, TRAINING_FORM_WEIGHTS))
 
 
 def main() -> None:

@@ -56,7 +56,7 @@ def slashed_zero(ink: np.ndarray, rng: np.random.Generator) -> list[list[Point]]
     top, bottom, left, right = _box(ink)
     height, cx, cy = bottom - top, (left + right) / 2, (top + bottom) / 2
     angle = math.radians(rng.uniform(10, 40))  # from the vertical, leaning right
-    below, above = rng.uniform(0.55, 0.85, size=2) * height  # half the loop's height and what passes it
+    below, above = rng.uniform(0.55, 1.1, size=2) * height  # half the loop's height and what passes it
     dx, dy = math.sin(angle), math.cos(angle)
     return [[(cx - dx * below, cy + dy * below), (cx + dx * above, cy - dy * above)]]
 

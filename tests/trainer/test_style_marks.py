@@ -9,7 +9,7 @@ import pytest
 
 from predictor import preprocess
 from trainer.data import to_model_input
-from trainer.style_marks import MARKS, mark, marked_digits, normalise
+from trainer.style_marks import MARKS, mark, marked_digits, normalise, slashed_zero
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,20 @@ def test_each_mark_adds_ink_where_its_form_has_it(mnist_digits):
     assert mean_gain(9, lower_left) > 0.05  # a nine's tail, curled left
     assert mean_gain(0, (slice(11, 18), slice(12, 17))) > 0.2  # a slash through the zero's empty middle
     assert mean_gain(7, (slice(15, 19), slice(8, 24))) > 0.1  # a bar across the seven, below the middle
+
+
+def test_a_zeros_slash_passes_the_loop_at_both_ends_often_far_like_a_phi():
+    """The bug report's zeros: a slash that mostly reaches past the loop, often by a third of its height."""
+    loop = np.zeros((28, 28), np.float32)
+    loop[4:24, 9:19] = 1.0  # a box the size of a narrow zero: rows 4..23
+    rng = np.random.default_rng(0)
+    past = []
+    for _ in range(200):
+        ((_, bottom_y), (_, top_y)) = slashed_zero(loop, rng)[0]
+        past += [4 - top_y, bottom_y - 23]  # how far each end passes the loop, in pixels
+    past = np.array(past) / 19  # in loop heights
+    assert np.mean(past > 0) > 0.8
+    assert np.mean(past > 0.3) > 0.2
 
 
 def test_marked_digits_are_chosen_among_the_marked_labels_deterministically(mnist_digits):

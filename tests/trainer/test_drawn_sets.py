@@ -35,11 +35,7 @@ def test_the_shipped_sets_are_what_the_generator_and_the_predictor_make_today():
     np.testing.assert_array_equal(as_uint8(evaluation.x), fresh["x"])
     assert list(evaluation.style) == list(fresh["allograph"])
     training = load_drawn(DRAWN_TRAINING, limit=40)
-    fresh = handwriting.preprocessed_set(
-        handwriting.drawings(
-            40, 7, handwriting.TRAINING_WRITER, allographs.TRAINING_ALLOGRAPHS, allographs.TRAINING_FORM_WEIGHTS
-        )
-    )
+    fresh = handwriting.preprocessed_set(handwriting.training_drawings(40))
     np.testing.assert_array_equal(as_uint8(training.x), fresh["x"])
 
 

@@ -209,10 +209,11 @@ def drawings(
     """
     rng = np.random.default_rng(seed)
     weights = weights or {}
+    turns = {label: [name for name in forms for _ in range(weights.get((label, name), 1))]
+             for label, forms in allographs.items()}  # fmt: skip
     for index in range(count):
         label = index % 10
-        names = [name for name in allographs[label] for _ in range(weights.get((label, name), 1))]
-        allograph = names[(index // 10) % len(names)]
+        allograph = turns[label][(index // 10) % len(turns[label])]
         yield draw(allographs[label][allograph], label, allograph, rng, writer)
 
 
@@ -271,9 +272,14 @@ def evaluation_set(mnist_file: Path | None) -> dict[str, np.ndarray]:
     return preprocessed_set(iter(evaluation_drawings(mnist_file)))
 
 
+def training_drawings(count: int = 12000) -> Iterator[Drawing]:
+    """The training allographs, the forms people write that MNIST lacks more often (12,000 ship)."""
+    return drawings(count, 7, TRAINING_WRITER, TRAINING_ALLOGRAPHS, TRAINING_FORM_WEIGHTS)
+
+
 def training_set() -> dict[str, np.ndarray]:
-    """12,000 drawings of the training allographs, the forms people write that MNIST lacks more often."""
-    return preprocessed_set(drawings(12000, 7, TRAINING_WRITER, TRAINING_ALLOGRAPHS, TRAINING_FORM_WEIGHTS))
+    """12,000 drawings of the training allographs, as the model sees them."""
+    return preprocessed_set(training_drawings())
 
 
 def main() -> None:
